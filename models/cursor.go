@@ -1,0 +1,79 @@
+package models
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Cursor marks a position in a list ordered by (created_at, id), newest
+// first. Clients see it as an opaque string.
+type Cursor struct {
+	At time.Time
+	ID string
+}
+
+// Encode returns the opaque form of c.
+func (c Cursor) Encode() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ms(c.At), 10) + ":" + c.ID))
+}
+
+// DecodeCursor reads a cursor given by a client. An empty string is no cursor.
+func DecodeCursor(s string) (*Cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := FieldError("cursor", "cursor is not one this server returned; pass nextCursor from the previous page unchanged")
+	if len(s) > 200 {
+		return nil, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	at, id, ok := strings.Cut(string(raw), ":")
+	if !ok || id == "" || len(id) > 100 {
+		return nil, bad
+	}
+	n, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || n < 0 {
+		return nil, bad
+	}
+	return &Cursor{At: time.UnixMilli(n).UTC(), ID: id}, nil
+}
+
+// Page sizes, as the contract sets them.
+const (
+	DefaultPageSize = 10
+	MaxPageSize     = 150
+)
+
+// ParseSize reads the size query parameter: 1..150, 10 when empty.
+func ParseSize(s string) (int, error) {
+	if s == "" {
+		return DefaultPageSize, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxPageSize {
+		return 0, FieldError("size", "size must be a whole number from 1 to %d, got %q", MaxPageSize, truncate(s, 20))
+	}
+	return n, nil
+}
+
+// ParseDate reads a YYYY-MM-DD date parameter as midnight UTC.
+func ParseDate(field, s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return nil, FieldError(field, "%s must be a date written YYYY-MM-DD, got %q", field, truncate(s, 30))
+	}
+	return &t, nil
+}
+
+// keyset adds "older than the cursor" to a newest-first query.
+func keyset(c *Cursor) (string, []any) {
+	return "(created_at < ? OR (created_at = ? AND id < ?))", []any{ms(c.At), ms(c.At), c.ID}
+}

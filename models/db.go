@@ -1,0 +1,184 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Options say which database to open and how the store behaves.
+type Options struct {
+	Path     string        // SQLite file; created when missing
+	TenantID string        // tenant part of user ids; generated and kept when empty
+	TokenTTL time.Duration // link token lifetime; 5h when zero
+	Readers  int           // reader pool size; 8 when zero
+}
+
+// Store is the only way into the database. It holds one writer connection
+// (SQLite allows one writer; queueing in Go is far cheaper than on
+// busy_timeout) and a pool of readers.
+type Store struct {
+	W *gorm.DB // the single writer; every write goes through Store.write
+	R *gorm.DB // readers, for everything that does not write
+
+	Now      func() time.Time // the clock; tests set it
+	Rand     io.Reader        // randomness for secrets and ids; crypto/rand
+	TenantID string
+	TokenTTL time.Duration
+
+	// OnDeliveriesQueued is called after a commit that queued webhook
+	// deliveries, so the dispatcher can start at once instead of polling.
+	OnDeliveriesQueued func()
+
+	keys *keyRing
+}
+
+// DefaultTokenTTL is the contract's link token lifetime.
+const DefaultTokenTTL = 5 * time.Hour
+
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_foreign_keys", "on")
+	if writer {
+		// Take the write lock when the transaction begins, so two processes
+		// (server and CLI) never deadlock upgrading a read lock.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (and creates, and migrates) the database at opts.Path.
+func Open(opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, fmt.Errorf("open database: no path given")
+	}
+	if opts.TokenTTL == 0 {
+		opts.TokenTTL = DefaultTokenTTL
+	}
+	if opts.Readers == 0 {
+		opts.Readers = 8
+	}
+	cfg := &gorm.Config{
+		// GORM's default logger prints SQL with its parameters, which may
+		// hold secrets; the app logs what matters itself.
+		Logger:                 logger.Discard,
+		PrepareStmt:            true,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	w, err := gorm.Open(sqlite.Open(dsn(opts.Path, true)), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
+	}
+	wdb, err := w.DB()
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+
+	s := &Store{W: w, Now: func() time.Time { return time.Now().UTC() }, Rand: rand.Reader, TokenTTL: opts.TokenTTL}
+	if err := s.migrate(context.Background()); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+
+	r, err := gorm.Open(sqlite.Open(dsn(opts.Path, false)), cfg)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open database readers %s: %w", opts.Path, err)
+	}
+	rdb, err := r.DB()
+	if err != nil {
+		return nil, err
+	}
+	rdb.SetMaxOpenConns(opts.Readers)
+	rdb.SetMaxIdleConns(opts.Readers)
+	s.R = r
+
+	if err := s.initTenant(opts.TenantID); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadKeys(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	var first error
+	for _, db := range []*gorm.DB{s.R, s.W} {
+		if db == nil {
+			continue
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			if err := sqlDB.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// Ping checks that the database answers, for /healthz.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.R.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+}
+
+// write runs fn in one immediate transaction on the writer.
+func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.W.WithContext(ctx).Transaction(fn)
+}
+
+// read gives a reader handle bound to ctx.
+func (s *Store) read(ctx context.Context) *gorm.DB { return s.R.WithContext(ctx) }
+
+// ScopeMode limits a query to one mode's rows. Every mode-owned table is
+// queried through it, so one mode cannot see the other's data.
+func ScopeMode(m Mode) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB { return db.Where("mode = ?", string(m)) }
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if err := s.W.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`).Error; err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for i, m := range migrations {
+		version := i + 1
+		err := s.write(ctx, func(tx *gorm.DB) error {
+			var n int64
+			if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if err := tx.Exec(m.sql).Error; err != nil {
+				return err
+			}
+			return tx.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+				version, m.name, ms(s.Now())).Error
+		})
+		if err != nil {
+			return fmt.Errorf("migration %d (%s): %w", version, m.name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// CreateUser creates a user with its first link token and its USER_CREATED
+// event and deliveries, all in one transaction.
+func (s *Store) CreateUser(ctx context.Context, mode Mode, md Metadata, issuedBy string) (*CreatedUser, error) {
+	if md == nil {
+		md = Metadata{}
+	}
+	if err := md.Validate(); err != nil {
+		return nil, err
+	}
+	var out CreatedUser
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		now := s.Now()
+		out.User = User{ID: s.TenantID + "-" + randomHex(s.Rand, 16), Mode: mode, ExternalMetadata: md, CreatedAt: now}
+		if err := tx.Create(&out.User).Error; err != nil {
+			return err
+		}
+		for _, k := range md.Keys() {
+			if err := tx.Create(&UserMetadata{UserID: out.User.ID, Mode: mode, Key: k, Value: md[k]}).Error; err != nil {
+				return err
+			}
+		}
+		tok, err := s.newToken(mode, out.User.ID, issuedBy, 0)
+		if err != nil {
+			return err
+		}
+		if err := tx.Create(&tok.LinkToken).Error; err != nil {
+			return err
+		}
+		out.Token = tok
+		ev, err := s.newUserCreatedEvent(mode, out.User.ID, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.Create(ev).Error; err != nil {
+			return err
+		}
+		out.Event = ev
+		out.QueuedDeliveries, err = s.queueDeliveries(tx, ev, now)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	s.deliveriesQueued(out.QueuedDeliveries)
+	return &out, nil
+}
+
+// GetUser returns the user with id in mode; users of the other mode do not exist here.
+func (s *Store) GetUser(ctx context.Context, mode Mode, id string) (*User, error) {
+	var u User
+	err := s.read(ctx).Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, NotFound("user", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user %s: %w", id, err)
+	}
+	return &u, nil
+}
+
+// ListUsers returns one page of the mode's users, newest first.
+func (s *Store) ListUsers(ctx context.Context, mode Mode, f UserFilter) (*UserPage, error) {
+	if f.Size <= 0 || f.Size > MaxPageSize {
+		f.Size = DefaultPageSize
+	}
+	q := s.read(ctx).Model(&User{}).Scopes(ScopeMode(mode))
+	if f.MetadataValue != nil {
+		q = q.Where("id IN (SELECT user_id FROM user_metadata WHERE mode = ? AND value = ?)", mode, *f.MetadataValue)
+	}
+	if f.CreatedFrom != nil {
+		q = q.Where("created_at >= ?", ms(*f.CreatedFrom))
+	}
+	if f.CreatedBefore != nil {
+		q = q.Where("created_at < ?", ms(*f.CreatedBefore))
+	}
+	if f.Cursor != nil {
+		where, args := keyset(f.Cursor)
+		q = q.Where(where, args...)
+	}
+	var users []User
+	if err := q.Order("created_at DESC, id DESC").Limit(f.Size + 1).Find(&users).Error; err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	page := &UserPage{Items: users}
+	if len(users) > f.Size {
+		page.Items = users[:f.Size]
+		last := page.Items[f.Size-1]
+		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}
