@@ -1,0 +1,29 @@
+package api
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"tokendesk/models"
+)
+
+// tokenJSON is the contract's Token object.
+type tokenJSON struct {
+	ID          string      `json:"id"`
+	ExpiresAt   string      `json:"expiresAt"`
+	Mode        models.Mode `json:"mode"`
+	AccessToken string      `json:"accessToken"`
+}
+
+func toTokenJSON(t *models.IssuedToken) tokenJSON {
+	return tokenJSON{ID: t.ID, ExpiresAt: models.FormatTime(t.ExpiresAt), Mode: t.Mode, AccessToken: t.AccessToken}
+}
+
+// RefreshToken serves POST /v1/tokens?userId=…: a new link token for every
+// launch of the widget.
+func (h *Handler) RefreshToken(c *fiber.Ctx) error {
+	tok, err := h.Store.RefreshToken(c.UserContext(), mode(c), c.Query("userId"), "api:"+requestKey(c).Key, 0)
+	if err != nil {
+		return err
+	}
+	return ok(c, models.CodeCreated, toTokenJSON(tok))
+}

@@ -1,0 +1,125 @@
+// Package web assembles tokendesk: configuration, the database, the Fiber
+// app with its middleware and route table, and the background workers.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tokendesk/handlers/api"
+	"tokendesk/models"
+)
+
+// App is one running tokendesk.
+type App struct {
+	cfg   Config
+	log   *slog.Logger
+	store *models.Store
+	fiber *fiber.App
+	api   *api.Handler
+}
+
+// New opens the database and builds the app; nothing listens yet.
+func New(cfg Config, log *slog.Logger) (*App, error) {
+	store, err := models.Open(models.Options{Path: cfg.DBPath, TenantID: cfg.TenantID, TokenTTL: cfg.TokenTTL})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}}
+	a.fiber = fiber.New(fiber.Config{
+		AppName:               "tokendesk",
+		BodyLimit:             api.MaxBodyBytes,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		ErrorHandler:          a.handleError,
+	})
+	a.routes()
+	return a, nil
+}
+
+// Fiber returns the HTTP app, for tests that call it without a listener.
+func (a *App) Fiber() *fiber.App { return a.fiber }
+
+// Store returns the app's store.
+func (a *App) Store() *models.Store { return a.store }
+
+// Serve answers requests on ln until Shutdown.
+func (a *App) Serve(ln net.Listener) error { return a.fiber.Listener(ln) }
+
+// Shutdown stops accepting connections, lets in-flight requests finish
+// until ctx ends, stops the workers and closes the database.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.fiber.ShutdownWithContext(ctx)
+	if cerr := a.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// handleError is the one place errors become responses: the API's envelope
+// under /v1, a page elsewhere.
+func (a *App) handleError(c *fiber.Ctx, err error) error {
+	if strings.HasPrefix(c.Path(), "/v1/") || c.Path() == "/v1" {
+		return api.WriteError(c, a.log, err)
+	}
+	code := fiber.StatusInternalServerError
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code = fe.Code
+	} else {
+		a.log.Error("request failed", "request_id", c.Locals(api.LocalRequestID), "path", c.Path(), "error", err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	return c.Status(code).SendString(fmt.Sprintf("%d %s", code, utilsStatus(code)))
+}
+
+func utilsStatus(code int) string {
+	switch code {
+	case fiber.StatusNotFound:
+		return "Not Found"
+	case fiber.StatusMethodNotAllowed:
+		return "Method Not Allowed"
+	}
+	return "Error"
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, banner func(a *App, addr string)) error {
+	a, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		a.store.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if banner != nil {
+		banner(a, ln.Addr().String())
+	}
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ln) }()
+	select {
+	case err := <-served:
+		a.store.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := a.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

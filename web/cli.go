@@ -1,0 +1,217 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"tokendesk/models"
+)
+
+// CLI is the command line: the server and the admin subcommands. Every
+// subcommand takes the same --db and may run while the server is running.
+type CLI struct {
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+const usage = `tokendesk: link tokens and signed webhooks, with an operator console.
+
+Usage:
+  tokendesk [serve] [flags]                      start the server
+  tokendesk apikey create --mode M --name N [--json]
+  tokendesk apikey list [--json]
+  tokendesk apikey revoke KEY_OR_ID
+  tokendesk operator create --email E --password P --role admin|developer|support
+  tokendesk operator list
+  tokendesk operator disable EMAIL
+
+Every command takes --db (TOKENDESK_DB). Run "tokendesk serve -h" for all settings.
+`
+
+// Main runs the command in args and returns the process exit code.
+func (cli *CLI) Main(ctx context.Context, args []string) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = cli.serve(ctx, args)
+	case "apikey":
+		err = cli.apikey(ctx, args)
+	case "operator":
+		err = cli.operator(ctx, args)
+	case "help", "-h", "--help":
+		fmt.Fprint(cli.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(cli.Stderr, "tokendesk: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(cli.Stderr, "tokendesk %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+func (cli *CLI) logger(cfg Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(cli.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+func (cli *CLI) serve(ctx context.Context, args []string) error {
+	cfg, rest, err := ParseConfig("tokendesk serve", args, cli.Getenv, cli.Stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
+	}
+	return Run(ctx, cfg, cli.logger(cfg), func(a *App, addr string) {
+		fmt.Fprintf(cli.Stdout, "tokendesk is running on http://%s (database %s, tenant %s)\n", addr, cfg.DBPath, a.store.TenantID)
+		fmt.Fprintf(cli.Stdout, "  API:     http://%s/v1  (document: http://%s/v1/openapi.yaml)\n", addr, addr)
+		fmt.Fprintf(cli.Stdout, "  API key: tokendesk apikey create --db %s --mode SANDBOX --name my-app\n", cfg.DBPath)
+		a.printConsoleBanner(cli.Stdout, addr)
+	})
+}
+
+// openStore opens the database named by the shared flags for a subcommand.
+func (cli *CLI) openStore(name string, args []string, extra func(fs *flag.FlagSet)) (*models.Store, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(cli.Stderr)
+	def := DefaultConfig().DBPath
+	if v := cli.Getenv("TOKENDESK_DB"); v != "" {
+		def = v
+	}
+	db := fs.String("db", def, "SQLite database file [TOKENDESK_DB]")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	s, err := models.Open(models.Options{Path: *db, TenantID: cli.Getenv("TOKENDESK_TENANT_ID")})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, fs.Args(), nil
+}
+
+// apiKeyJSON is the --json shape of a key.
+type apiKeyJSON struct {
+	ID         string      `json:"id"`
+	Key        string      `json:"key"`
+	Secret     string      `json:"secret,omitempty"`
+	Mode       models.Mode `json:"mode"`
+	Name       string      `json:"name"`
+	CreatedAt  string      `json:"createdAt"`
+	LastUsedAt string      `json:"lastUsedAt,omitempty"`
+	RevokedAt  string      `json:"revokedAt,omitempty"`
+}
+
+func toAPIKeyJSON(k *models.APIKey) apiKeyJSON {
+	j := apiKeyJSON{ID: k.ID, Key: k.Key, Mode: k.Mode, Name: k.Name, CreatedAt: models.FormatTime(k.CreatedAt)}
+	if k.LastUsedAt != nil {
+		j.LastUsedAt = models.FormatTime(*k.LastUsedAt)
+	}
+	if k.RevokedAt != nil {
+		j.RevokedAt = models.FormatTime(*k.RevokedAt)
+	}
+	return j
+}
+
+func (cli *CLI) apikey(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("say create, list or revoke")
+	}
+	sub, args := args[0], args[1:]
+	var modeName, name string
+	var asJSON bool
+	store, rest, err := cli.openStore("tokendesk apikey "+sub, args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		if sub == "create" {
+			fs.StringVar(&modeName, "mode", "SANDBOX", "SANDBOX or PRODUCTION")
+			fs.StringVar(&name, "name", "", "what the key is for")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch sub {
+	case "create":
+		m, err := models.ParseMode(modeName)
+		if err != nil {
+			return errors.New("--mode must be SANDBOX or PRODUCTION")
+		}
+		k, err := store.CreateAPIKey(ctx, m, name, "cli")
+		if err != nil {
+			if e, ok := models.AsError(err); ok && e.Field == "name" {
+				return errors.New("--name: " + e.Message)
+			}
+			return err
+		}
+		if asJSON {
+			j := toAPIKeyJSON(&k.APIKey)
+			j.Secret = k.Secret
+			return json.NewEncoder(cli.Stdout).Encode(j)
+		}
+		fmt.Fprintf(cli.Stdout, "Created %s API key %q.\n  key:    %s\n  secret: %s\nThe secret is shown only now; store it safely.\n", k.Mode, k.Name, k.Key, k.Secret)
+		return nil
+	case "list":
+		keys, err := store.ListAPIKeys(ctx, "")
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			out := make([]apiKeyJSON, len(keys))
+			for i := range keys {
+				out[i] = toAPIKeyJSON(&keys[i])
+			}
+			return json.NewEncoder(cli.Stdout).Encode(out)
+		}
+		tw := tabwriter.NewWriter(cli.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY\tMODE\tNAME\tCREATED\tLAST USED\tSTATUS")
+		for _, k := range keys {
+			j := toAPIKeyJSON(&k)
+			status := "active"
+			if k.RevokedAt != nil {
+				status = "revoked " + j.RevokedAt
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Key, k.Mode, k.Name, j.CreatedAt, orDash(j.LastUsedAt), status)
+		}
+		return tw.Flush()
+	case "revoke":
+		if len(rest) != 1 {
+			return errors.New("say which key to revoke: tokendesk apikey revoke KEY_OR_ID")
+		}
+		k, err := store.RevokeAPIKey(ctx, "", rest[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cli.Stdout, "Revoked %s API key %s (%s).\n", k.Mode, k.Key, k.Name)
+		return nil
+	}
+	return fmt.Errorf("unknown apikey command %q: say create, list or revoke", sub)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

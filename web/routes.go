@@ -1,0 +1,49 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// routes is the route table: every URL of the app, grouped by area. A
+// reader answers "what serves this URL, behind which guard?" from here.
+func (a *App) routes() {
+	app := a.fiber
+	app.Use(requestID, logRequests(a.log), recoverPanics(a.log), securityHeaders)
+
+	// Health: the process is up and the database answers.
+	app.Get("/healthz", a.healthz)
+
+	// API: JSON envelope, HTTP Basic key:secret, the key's mode.
+	h := a.api
+	v1 := app.Group("/v1")
+	v1.Get("/openapi.yaml", h.OpenAPI)
+	authed := v1.Group("", a.apiRateLimit(), h.RequireAPIKey)
+	apiRoute(authed, "/users", map[string]fiber.Handler{"GET": h.ListUsers, "POST": h.CreateUser}, h.UnsupportedMethod)
+	apiRoute(authed, "/users/:id", map[string]fiber.Handler{"GET": h.GetUser}, h.UnsupportedMethod)
+	apiRoute(authed, "/tokens", map[string]fiber.Handler{"POST": h.RefreshToken}, h.UnsupportedMethod)
+	v1.Use(h.NotFound)
+}
+
+// apiRoute registers a path's methods and answers any other method with
+// 501 UNSUPPORTED_METHOD, as the contract asks.
+func apiRoute(r fiber.Router, path string, methods map[string]fiber.Handler, unsupported fiber.Handler) {
+	for m, handler := range methods {
+		r.Add(m, path, handler)
+	}
+	r.All(path, unsupported)
+}
+
+// apiRateLimit limits API requests per client IP; a rate of 0 turns it off.
+func (a *App) apiRateLimit() fiber.Handler {
+	if a.cfg.RateLimit <= 0 {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return newRateLimiter(a.cfg.RateLimit, a.store.Now).handler
+}
+
+func (a *App) healthz(c *fiber.Ctx) error {
+	if err := a.store.Ping(c.UserContext()); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unreachable\n")
+	}
+	return c.SendString("ok\n")
+}
