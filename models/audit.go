@@ -18,7 +18,7 @@ type AuditEntry struct {
 	TargetType    string
 	TargetID      string
 	Detail        string
-	IP            string `gorm:"column:ip"`
+	IP            string    `gorm:"column:ip"`
 	CreatedAt     time.Time `gorm:"serializer:ms"`
 }
 

@@ -36,8 +36,8 @@ type Attempt struct {
 	DeliveryID      string
 	Mode            Mode
 	Number          int
-	Trigger         string // AUTOMATIC or MANUAL
-	URL             string `gorm:"column:url"`
+	Trigger         string            // AUTOMATIC or MANUAL
+	URL             string            `gorm:"column:url"`
 	RequestHeaders  map[string]string `gorm:"serializer:json"`
 	RequestBody     string
 	ResponseStatus  int

@@ -22,11 +22,11 @@ func randomHex(r io.Reader, n int) string {
 func NewID() string { return randomHex(rand.Reader, 16) }
 
 var (
-	hex32       = `[0-9a-f]{32}`
-	userIDRe    = regexp.MustCompile(`^[A-Za-z0-9]{1,40}-` + hex32 + `$`)
-	tokenIDRe   = regexp.MustCompile(`^tk-` + hex32 + `$`)
-	objectIDRe  = regexp.MustCompile(`^` + hex32 + `$`)
-	tenantIDRe  = regexp.MustCompile(`^[A-Za-z0-9]{1,40}$`)
+	hex32      = `[0-9a-f]{32}`
+	userIDRe   = regexp.MustCompile(`^[A-Za-z0-9]{1,40}-` + hex32 + `$`)
+	tokenIDRe  = regexp.MustCompile(`^tk-` + hex32 + `$`)
+	objectIDRe = regexp.MustCompile(`^` + hex32 + `$`)
+	tenantIDRe = regexp.MustCompile(`^[A-Za-z0-9]{1,40}$`)
 )
 
 // LooksLikeUserID reports whether s has the shape <tenantId>-<32 hex>.

@@ -10,7 +10,7 @@ type WebhookEndpoint struct {
 	ID                  string `gorm:"primaryKey"`
 	Mode                Mode
 	Name                string
-	URL                 string `gorm:"column:url"`
+	URL                 string   `gorm:"column:url"`
 	EventTypes          []string `gorm:"serializer:json"`
 	Active              bool
 	IncludePayload      bool
