@@ -8,7 +8,9 @@ import (
 // reader answers "what serves this URL, behind which guard?" from here.
 func (a *App) routes() {
 	app := a.fiber
-	app.Use(requestID, logRequests(a.log), recoverPanics(a.log), securityHeaders)
+	for _, m := range a.middleware() {
+		app.Use(m)
+	}
 
 	// Health: the process is up and the database answers.
 	app.Get("/healthz", a.healthz)
@@ -22,6 +24,13 @@ func (a *App) routes() {
 	apiRoute(authed, "/users/:id", map[string]fiber.Handler{"GET": h.GetUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/tokens", map[string]fiber.Handler{"POST": h.RefreshToken}, h.UnsupportedMethod)
 	v1.Use(h.NotFound)
+}
+
+// middleware runs on every request, outermost first: the request id comes
+// before the log line that names it, and panics are caught inside the logger
+// so the logged status is the one the client got.
+func (a *App) middleware() []fiber.Handler {
+	return []fiber.Handler{requestID, logRequests(a.log), recoverPanics(a.log), securityHeaders}
 }
 
 // apiRoute registers a path's methods and answers any other method with

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -75,10 +76,18 @@ func ok(c *fiber.Ctx, code models.Code, data any) error {
 func WriteError(c *fiber.Ctx, log *slog.Logger, err error) error {
 	e, isDomain := models.AsError(err)
 	var fe *fiber.Error
+	status := 0
 	switch {
 	case isDomain:
 	case errors.As(err, &fe):
+		if fe.Code == fiber.StatusBadRequest && strings.Contains(fe.Message, "body size exceeds") {
+			// fasthttp reports an oversized body as a plain error.
+			fe = fiber.ErrRequestEntityTooLarge
+		}
 		e = fromFiberError(fe)
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			status = fe.Code // the contract has no code of its own for it
+		}
 	default:
 		log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "error", err)
 		e = &models.Error{Code: models.CodeServerError, Message: "the server failed to handle the request; quote request id " + requestID(c) + " to support"}
@@ -86,7 +95,10 @@ func WriteError(c *fiber.Ctx, log *slog.Logger, err error) error {
 	if e.Code == models.CodeInvalidCredentials {
 		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="tokendesk API", charset="UTF-8"`)
 	}
-	return c.Status(statusOf(e.Code)).JSON(Envelope{Code: e.Code, Message: e.Message, RequestID: requestID(c), Data: errorData{Field: e.Field}})
+	if status == 0 {
+		status = statusOf(e.Code)
+	}
+	return c.Status(status).JSON(Envelope{Code: e.Code, Message: e.Message, RequestID: requestID(c), Data: errorData{Field: e.Field}})
 }
 
 // fromFiberError translates the framework's own errors (no route, body too
