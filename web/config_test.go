@@ -1,0 +1,53 @@
+package web
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(Config) bool
+		err   string
+	}{
+		{name: "uses the defaults with nothing set", check: func(c Config) bool {
+			return c.Addr == "127.0.0.1:8080" && c.DBPath == "./tokendesk.db" && c.TokenTTL == 5*time.Hour && c.RateLimit == 20
+		}},
+		{name: "reads the environment", env: map[string]string{"TOKENDESK_ADDR": ":9000", "TOKENDESK_TOKEN_TTL": "4s", "TOKENDESK_RATE_LIMIT": "0"},
+			check: func(c Config) bool { return c.Addr == ":9000" && c.TokenTTL == 4*time.Second && c.RateLimit == 0 }},
+		{name: "lets flags win over the environment", args: []string{"--db", "/tmp/x.db"}, env: map[string]string{"TOKENDESK_DB": "/tmp/y.db"},
+			check: func(c Config) bool { return c.DBPath == "/tmp/x.db" }},
+		{name: "accepts a one-second token lifetime", args: []string{"--token-ttl", "1s"}, check: func(c Config) bool { return c.TokenTTL == time.Second }},
+		{name: "reads private ranges", args: []string{"--allow-private", "10.20.0.0/16, 192.168.1.0/24"}, check: func(c Config) bool { return len(c.AllowPrivate) == 2 }},
+		{name: "refuses a token lifetime under a second", args: []string{"--token-ttl", "500ms"}, err: "token-ttl"},
+		{name: "refuses a lifetime that is not a duration", args: []string{"--token-ttl", "5 hours"}, err: "not a duration"},
+		{name: "refuses an address without a port", args: []string{"--addr", "localhost"}, err: "host:port"},
+		{name: "refuses a negative rate limit", env: map[string]string{"TOKENDESK_RATE_LIMIT": "-1"}, err: "rate-limit"},
+		{name: "refuses a tenant id with a dash", args: []string{"--tenant-id", "a-b"}, err: "tenant-id"},
+		{name: "refuses a range that is not CIDR", args: []string{"--allow-private", "10.0.0.0"}, err: "CIDR"},
+		{name: "refuses an unknown flag", args: []string{"--nope"}, err: "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := ParseConfig("test", tt.args, env(tt.env), io.Discard)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got error %v, want one mentioning %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(cfg) {
+				t.Errorf("unexpected config: %+v", cfg)
+			}
+		})
+	}
+}
