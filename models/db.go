@@ -38,7 +38,8 @@ type Store struct {
 	// deliveries, so the dispatcher can start at once instead of polling.
 	OnDeliveriesQueued func()
 
-	keys *keyRing
+	keys  *keyRing
+	group *groupCommit
 }
 
 // DefaultTokenTTL is the contract's link token lifetime.
@@ -117,11 +118,16 @@ func Open(opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.group = newGroupCommit(s)
 	return s, nil
 }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+		s.group = nil
+	}
 	var first error
 	for _, db := range []*gorm.DB{s.R, s.W} {
 		if db == nil {

@@ -18,7 +18,7 @@ import (
 )
 
 // startServer runs a real app on a loopback port and returns its base URL.
-func startServer(t *testing.T, edit func(*Config)) (*testApp, string) {
+func startServer(t testing.TB, edit func(*Config)) (*testApp, string) {
 	t.Helper()
 	ta := newTestApp(t, edit)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
