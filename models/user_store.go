@@ -73,7 +73,23 @@ func (s *Store) ListUsers(ctx context.Context, mode Mode, f UserFilter) (*UserPa
 	if f.Size <= 0 || f.Size > MaxPageSize {
 		f.Size = DefaultPageSize
 	}
-	q := s.read(ctx).Model(&User{}).Scopes(ScopeMode(mode))
+	var users []User
+	if err := userListQuery(s.read(ctx), mode, f).Find(&users).Error; err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	page := &UserPage{Items: users}
+	if len(users) > f.Size {
+		page.Items = users[:f.Size]
+		last := page.Items[f.Size-1]
+		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}
+
+// userListQuery is the newest-first keyset query behind ListUsers; it reads
+// one row past the page to know whether there is a next one.
+func userListQuery(db *gorm.DB, mode Mode, f UserFilter) *gorm.DB {
+	q := db.Model(&User{}).Scopes(ScopeMode(mode))
 	if f.MetadataValue != nil {
 		q = q.Where("id IN (SELECT user_id FROM user_metadata WHERE mode = ? AND value = ?)", mode, *f.MetadataValue)
 	}
@@ -87,15 +103,5 @@ func (s *Store) ListUsers(ctx context.Context, mode Mode, f UserFilter) (*UserPa
 		where, args := keyset(f.Cursor)
 		q = q.Where(where, args...)
 	}
-	var users []User
-	if err := q.Order("created_at DESC, id DESC").Limit(f.Size + 1).Find(&users).Error; err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	page := &UserPage{Items: users}
-	if len(users) > f.Size {
-		page.Items = users[:f.Size]
-		last := page.Items[f.Size-1]
-		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
-	}
-	return page, nil
+	return q.Order("created_at DESC, id DESC").Limit(f.Size + 1)
 }

@@ -1,0 +1,68 @@
+package models
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// planProblem asks SQLite how it would run the query built by q and says
+// what is wrong when the plan reads a whole table or sorts rows an index
+// could give in order; "" when the plan is good.
+func planProblem(t *testing.T, s *Store, q func(tx *gorm.DB) *gorm.DB) string {
+	t.Helper()
+	sql := s.R.ToSQL(q)
+	var rows []struct {
+		Detail string
+	}
+	if err := s.R.Raw("EXPLAIN QUERY PLAN " + sql).Scan(&rows).Error; err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	var plan []string
+	for _, r := range rows {
+		plan = append(plan, r.Detail)
+	}
+	joined := strings.Join(plan, "\n")
+	for _, bad := range []string{"SCAN users", "SCAN user_metadata", "USE TEMP B-TREE FOR ORDER BY"} {
+		if strings.Contains(joined, bad) {
+			return sql + "\nplan:\n" + joined
+		}
+	}
+	return ""
+}
+
+func TestListQueriesUseIndices(t *testing.T) {
+	s, err := Open(Options{Path: t.TempDir() + "/db", TenantID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	next := day.AddDate(0, 0, 1)
+	value := "42"
+	cursor := &Cursor{At: day, ID: "acme-0"}
+	tests := []struct {
+		name string
+		f    UserFilter
+	}{
+		{"lists users with no filter", UserFilter{Size: 10}},
+		{"lists users after a cursor", UserFilter{Size: 10, Cursor: cursor}},
+		{"lists users created in a date range", UserFilter{Size: 10, CreatedFrom: &day, CreatedBefore: &next}},
+		{"lists users by a metadata value", UserFilter{Size: 10, MetadataValue: &value}},
+		{"lists users by a metadata value after a cursor", UserFilter{Size: 10, MetadataValue: &value, Cursor: cursor}},
+	}
+	t.Run("notices a query that reads the whole table", func(t *testing.T) {
+		if planProblem(t, s, func(tx *gorm.DB) *gorm.DB { return tx.Model(&User{}).Where("external_metadata = ?", "{}").Find(&[]User{}) }) == "" {
+			t.Error("a full scan passed the check")
+		}
+	})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if p := planProblem(t, s, func(tx *gorm.DB) *gorm.DB { return userListQuery(tx, Sandbox, tt.f).Find(&[]User{}) }); p != "" {
+				t.Error(p)
+			}
+		})
+	}
+}
