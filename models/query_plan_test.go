@@ -54,7 +54,9 @@ func TestListQueriesUseIndices(t *testing.T) {
 		{"lists users by a metadata value after a cursor", UserFilter{Size: 10, MetadataValue: &value, Cursor: cursor}},
 	}
 	t.Run("notices a query that reads the whole table", func(t *testing.T) {
-		if planProblem(t, s, func(tx *gorm.DB) *gorm.DB { return tx.Model(&User{}).Where("external_metadata = ?", "{}").Find(&[]User{}) }) == "" {
+		if planProblem(t, s, func(tx *gorm.DB) *gorm.DB {
+			return tx.Model(&User{}).Where("external_metadata = ?", "{}").Find(&[]User{})
+		}) == "" {
 			t.Error("a full scan passed the check")
 		}
 	})
