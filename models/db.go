@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/url"
@@ -156,29 +157,43 @@ func ScopeMode(m Mode) func(*gorm.DB) *gorm.DB {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if err := s.W.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`).Error; err != nil {
+	// Migrations go through database/sql directly: GORM's prepared
+	// statements would run only the first statement of a multi-statement script.
+	db, err := s.W.DB()
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for i, m := range migrations {
-		version := i + 1
-		err := s.write(ctx, func(tx *gorm.DB) error {
-			var n int64
-			if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n).Error; err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if err := tx.Exec(m.sql).Error; err != nil {
-				return err
-			}
-			return tx.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
-				version, m.name, ms(s.Now())).Error
-		})
-		if err != nil {
-			return fmt.Errorf("migration %d (%s): %w", version, m.name, err)
+		if err := s.applyMigration(ctx, db, i+1, m.name, m.sql); err != nil {
+			return fmt.Errorf("migration %d (%s): %w", i+1, m.name, err)
 		}
 	}
 	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, db *sql.DB, version int, name, script string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, script); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+		version, name, ms(s.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
