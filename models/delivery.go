@@ -38,9 +38,9 @@ type Delivery struct {
 	LeaseExpiresAt *time.Time `gorm:"serializer:ms"`
 	LastStatusCode int
 	LastError      string
-	ManualPending  bool   // the next attempt was asked for by a person
-	ManualBy       string // who asked
-	ReturnStatus   string // status to go back to if that manual attempt fails; empty: keep retrying
+	ManualPending  bool       // the next attempt was asked for by a person
+	ManualBy       string     // who asked
+	ReturnStatus   string     // status to go back to if that manual attempt fails; empty: keep retrying
 	CreatedAt      time.Time  `gorm:"serializer:ms"`
 	UpdatedAt      time.Time  `gorm:"serializer:ms"`
 	CompletedAt    *time.Time `gorm:"serializer:ms"`
@@ -52,9 +52,9 @@ type Attempt struct {
 	DeliveryID      string
 	Mode            Mode
 	Number          int
-	Trigger         string // AUTOMATIC or MANUAL
-	TriggeredBy     string // who asked, for MANUAL attempts
-	URL             string `gorm:"column:url"`
+	Trigger         string            // AUTOMATIC or MANUAL
+	TriggeredBy     string            // who asked, for MANUAL attempts
+	URL             string            `gorm:"column:url"`
 	RequestHeaders  map[string]string `gorm:"serializer:json"`
 	RequestBody     string
 	ResponseStatus  int
