@@ -1,12 +1,24 @@
 package models
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Delivery statuses.
 const (
 	DeliveryPending   = "PENDING"
 	DeliverySucceeded = "SUCCEEDED"
 	DeliveryFailed    = "FAILED"
+)
+
+// DeliveryStatuses lists the statuses in display order.
+var DeliveryStatuses = []string{DeliveryPending, DeliverySucceeded, DeliveryFailed}
+
+// What started an attempt: the retry schedule, or a person (resend, recover).
+const (
+	TriggerAutomatic = "AUTOMATIC"
+	TriggerManual    = "MANUAL"
 )
 
 // Delivery is one event on its way to one endpoint: the outbox row the
@@ -19,12 +31,16 @@ type Delivery struct {
 	EventType      string
 	UserID         string
 	Status         string
-	AttemptCount   int
+	AttemptCount   int        // every attempt, automatic and manual
+	AutoAttempts   int        // scheduled attempts only; the retry schedule is indexed by it
 	NextAttemptAt  *time.Time `gorm:"serializer:ms"`
 	LeaseOwner     string
 	LeaseExpiresAt *time.Time `gorm:"serializer:ms"`
 	LastStatusCode int
 	LastError      string
+	ManualPending  bool       // the next attempt was asked for by a person
+	ManualBy       string     // who asked
+	ReturnStatus   string     // status to go back to if that manual attempt fails; empty: keep retrying
 	CreatedAt      time.Time  `gorm:"serializer:ms"`
 	UpdatedAt      time.Time  `gorm:"serializer:ms"`
 	CompletedAt    *time.Time `gorm:"serializer:ms"`
@@ -37,6 +53,7 @@ type Attempt struct {
 	Mode            Mode
 	Number          int
 	Trigger         string            // AUTOMATIC or MANUAL
+	TriggeredBy     string            // who asked, for MANUAL attempts
 	URL             string            `gorm:"column:url"`
 	RequestHeaders  map[string]string `gorm:"serializer:json"`
 	RequestBody     string
@@ -46,4 +63,93 @@ type Attempt struct {
 	DurationMS      int64 `gorm:"column:duration_ms"`
 	Error           string
 	StartedAt       time.Time `gorm:"serializer:ms"`
+}
+
+// DeliveryFilter narrows a delivery list. Nil fields do not filter.
+type DeliveryFilter struct {
+	EndpointID    *string
+	Status        *string // one of DeliveryStatuses
+	EventType     *string
+	UserID        *string
+	CreatedFrom   *time.Time // inclusive
+	CreatedBefore *time.Time // exclusive
+	Size          int
+	Cursor        *Cursor
+}
+
+// DeliveryPage is one page of deliveries, newest first.
+type DeliveryPage struct {
+	Items      []Delivery
+	NextCursor string
+}
+
+// DeliveryDetail is one delivery with everything a support person needs to
+// explain it: its attempts (oldest first), its event and its endpoint (which
+// may since have been deleted).
+type DeliveryDetail struct {
+	Delivery Delivery
+	Attempts []Attempt
+	Event    Event
+	Endpoint WebhookEndpoint
+}
+
+// ParseDeliveryStatus reads the status filter in any letter case.
+func ParseDeliveryStatus(s string) (*string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	up := strings.ToUpper(strings.TrimSpace(s))
+	for _, st := range DeliveryStatuses {
+		if up == st {
+			return &st, nil
+		}
+	}
+	return nil, FieldError("status", "status must be one of PENDING, SUCCEEDED or FAILED, got %q", truncate(s, 30))
+}
+
+// ParseEventType reads an event type filter; field names the parameter.
+func ParseEventType(field, s string) (*string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if !validEventType(s) {
+		return nil, FieldError(field, "%s %q is not one of the contract's event types", field, truncate(s, 60))
+	}
+	return &s, nil
+}
+
+// Claim is a delivery leased to one dispatcher, with all it needs to send it
+// without another query.
+type Claim struct {
+	Delivery    Delivery
+	Endpoint    WebhookEndpoint
+	Payload     []byte // the event's stored JSON, sent byte for byte
+	Number      int    // the number this attempt will have
+	Trigger     string // AUTOMATIC or MANUAL
+	TriggeredBy string
+}
+
+// AttemptResult is what happened on one try and what the dispatcher wants to
+// follow. The store decides the delivery's new status from it.
+type AttemptResult struct {
+	Attempt   Attempt
+	Succeeded bool
+	// Gone: the receiver answered 410, which disables the endpoint.
+	Gone bool
+	// RetryAt is when the next automatic attempt is due after a failure; nil
+	// when the schedule is used up.
+	RetryAt *time.Time
+	// DisableAfter is how long an endpoint may fail every attempt before it is
+	// disabled; zero means DefaultDisableAfter.
+	DisableAfter time.Duration
+}
+
+// DefaultDisableAfter is how long an endpoint may fail everything before it
+// is disabled, as the best webhook senders do.
+const DefaultDisableAfter = 5 * 24 * time.Hour
+
+// Backlog tells how much work waits for the dispatcher, for metrics.
+type Backlog struct {
+	Pending   int        // deliveries not yet succeeded or given up
+	NextDueAt *time.Time // earliest next attempt, nil when nothing is pending
 }

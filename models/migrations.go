@@ -7,6 +7,7 @@ var migrations = []struct {
 	sql  string
 }{
 	{"initial schema", schemaV1},
+	{"delivery resend state and endpoint status index", schemaV2},
 }
 
 const schemaV1 = `
@@ -188,4 +189,18 @@ CREATE TABLE audit_entries (
 CREATE INDEX audit_created ON audit_entries(created_at, id);
 CREATE INDEX audit_target ON audit_entries(target_id, created_at);
 CREATE INDEX audit_operator ON audit_entries(operator_id, created_at);
+`
+
+// schemaV2 remembers what a manual resend asked for: the next attempt is
+// MANUAL (and by whom), and which status to return to if that one try fails.
+// auto_attempts counts only scheduled tries, so a resend does not eat into
+// the retry schedule. The index serves "pending or failed deliveries of one
+// endpoint" (delete, disable, recover) without scanning its whole history.
+const schemaV2 = `
+ALTER TABLE deliveries ADD COLUMN auto_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN manual_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN manual_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN return_status TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN triggered_by TEXT NOT NULL DEFAULT '';
+CREATE INDEX deliveries_endpoint_status_created ON deliveries(endpoint_id, status, created_at, id);
 `

@@ -1,0 +1,177 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ListDeliveries returns one page of mode's deliveries, newest first. Every
+// filter combination is served by an index that also gives the order (see
+// TestDeliveryListQueryPlans), so a page costs the same on a large table.
+func (s *Store) ListDeliveries(ctx context.Context, mode Mode, f DeliveryFilter) (*DeliveryPage, error) {
+	if f.Size <= 0 || f.Size > MaxPageSize {
+		f.Size = DefaultPageSize
+	}
+	q := deliveryListQuery(s.read(ctx), mode, f)
+	var ds []Delivery
+	if err := q.Find(&ds).Error; err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	page := &DeliveryPage{Items: ds}
+	if len(ds) > f.Size {
+		page.Items = ds[:f.Size]
+		last := page.Items[f.Size-1]
+		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}
+
+func deliveryListQuery(db *gorm.DB, mode Mode, f DeliveryFilter) *gorm.DB {
+	q := db.Model(&Delivery{}).Scopes(ScopeMode(mode))
+	if f.EndpointID != nil {
+		q = q.Where("endpoint_id = ?", *f.EndpointID)
+	}
+	if f.Status != nil {
+		q = q.Where("status = ?", *f.Status)
+	}
+	if f.EventType != nil {
+		q = q.Where("event_type = ?", *f.EventType)
+	}
+	if f.UserID != nil {
+		q = q.Where("user_id = ?", *f.UserID)
+	}
+	if f.CreatedFrom != nil {
+		q = q.Where("created_at >= ?", ms(*f.CreatedFrom))
+	}
+	if f.CreatedBefore != nil {
+		q = q.Where("created_at < ?", ms(*f.CreatedBefore))
+	}
+	if f.Cursor != nil {
+		where, args := keyset(f.Cursor)
+		q = q.Where(where, args...)
+	}
+	return q.Order("created_at DESC, id DESC").Limit(f.Size + 1)
+}
+
+// GetDelivery returns a delivery of mode with its attempts, event and endpoint.
+func (s *Store) GetDelivery(ctx context.Context, mode Mode, id string) (*DeliveryDetail, error) {
+	db := s.read(ctx)
+	var out DeliveryDetail
+	err := db.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&out.Delivery).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, NotFound("delivery", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get delivery %s: %w", id, err)
+	}
+	if err := db.Scopes(ScopeMode(mode)).Where("delivery_id = ?", id).
+		Order("number, started_at, id").Find(&out.Attempts).Error; err != nil {
+		return nil, fmt.Errorf("get attempts of delivery %s: %w", id, err)
+	}
+	if err := db.Scopes(ScopeMode(mode)).Where("id = ?", out.Delivery.EventID).Take(&out.Event).Error; err != nil {
+		return nil, fmt.Errorf("get event of delivery %s: %w", id, err)
+	}
+	if err := db.Scopes(ScopeMode(mode)).Where("id = ?", out.Delivery.EndpointID).Take(&out.Endpoint).Error; err != nil {
+		return nil, fmt.Errorf("get endpoint of delivery %s: %w", id, err)
+	}
+	return &out, nil
+}
+
+// ResendDelivery makes one delivery due now for a single MANUAL attempt with
+// the same event id. It works whatever the status: a failed or succeeded
+// delivery goes back to that status if the resend fails; a pending one
+// carries on with its retry schedule. by names who asked, for the log.
+func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*Delivery, error) {
+	var d Delivery
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		err := tx.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&d).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return NotFound("delivery", id)
+		}
+		if err != nil {
+			return err
+		}
+		var ep WebhookEndpoint
+		if err := tx.Where("id = ?", d.EndpointID).Take(&ep).Error; err != nil {
+			return fmt.Errorf("read endpoint %s: %w", d.EndpointID, err)
+		}
+		if !ep.Deliverable() {
+			return Errorf(CodeConflict, "delivery %s cannot be resent: %s", id, ep.undeliverableReason())
+		}
+		now := s.nowMS()
+		if d.LeaseOwner != "" && d.LeaseExpiresAt != nil && d.LeaseExpiresAt.After(now) {
+			return Errorf(CodeConflict, "delivery %s is being sent right now; try again in a few seconds", id)
+		}
+		if d.ManualPending {
+			return nil // already asked for and not yet sent: once is enough
+		}
+		if d.Status != DeliveryPending {
+			d.ReturnStatus = d.Status
+		}
+		d.Status, d.NextAttemptAt, d.ManualPending, d.ManualBy, d.UpdatedAt = DeliveryPending, &now, true, by, now
+		return tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
+			"status": d.Status, "next_attempt_at": ms(now), "manual_pending": true,
+			"manual_by": by, "return_status": d.ReturnStatus, "updated_at": ms(now),
+		}).Error
+	})
+	if err != nil {
+		if e, ok := AsError(err); ok {
+			return nil, e
+		}
+		return nil, fmt.Errorf("resend delivery %s: %w", id, err)
+	}
+	s.deliveriesQueued(1)
+	return &d, nil
+}
+
+// CountRecoverable tells how many failed deliveries of an endpoint created
+// at or after since RecoverFailed would send, so a person can confirm first.
+func (s *Store) CountRecoverable(ctx context.Context, mode Mode, endpointID string, since time.Time) (int, error) {
+	db := s.read(ctx)
+	if _, err := getEndpoint(db, mode, endpointID); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := db.Model(&Delivery{}).Scopes(ScopeMode(mode)).
+		Where("endpoint_id = ? AND status = 'FAILED' AND created_at >= ?", endpointID, ms(since)).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count recoverable deliveries of %s: %w", endpointID, err)
+	}
+	return int(n), nil
+}
+
+// RecoverFailed re-queues every failed delivery of an endpoint created at or
+// after since, and returns how many. Each starts with a MANUAL attempt and,
+// if that fails, a fresh retry schedule: the endpoint is presumably fixed.
+// The endpoint must be deliverable (RecoverEndpoint re-enables it first).
+func (s *Store) RecoverFailed(ctx context.Context, mode Mode, endpointID string, since time.Time, by string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		ep, err := getEndpoint(tx, mode, endpointID)
+		if err != nil {
+			return err
+		}
+		if !ep.Deliverable() {
+			return Errorf(CodeConflict, "failed deliveries of webhook %s cannot be recovered: %s", endpointID, ep.undeliverableReason())
+		}
+		now := s.nowMS()
+		res := tx.Exec(`UPDATE deliveries SET status = 'PENDING', next_attempt_at = ?, auto_attempts = 0,
+			manual_pending = 1, manual_by = ?, return_status = '', completed_at = NULL, updated_at = ?
+			WHERE endpoint_id = ? AND mode = ? AND status = 'FAILED' AND created_at >= ?`,
+			ms(now), by, ms(now), endpointID, mode, ms(since))
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		if e, ok := AsError(err); ok {
+			return 0, e
+		}
+		return 0, fmt.Errorf("recover failed deliveries of %s: %w", endpointID, err)
+	}
+	s.deliveriesQueued(int(n))
+	return int(n), nil
+}

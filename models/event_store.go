@@ -1,0 +1,85 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// EventFilter narrows an event list. Nil fields do not filter.
+type EventFilter struct {
+	Type          *string
+	UserID        *string
+	CreatedFrom   *time.Time // inclusive
+	CreatedBefore *time.Time // exclusive
+	Size          int
+	Cursor        *Cursor
+}
+
+// EventPage is one page of events, newest first.
+type EventPage struct {
+	Items      []Event
+	NextCursor string
+}
+
+// EventDetail is an event with its deliveries, one per endpoint it went to.
+type EventDetail struct {
+	Event      Event
+	Deliveries []Delivery
+}
+
+// GetEvent returns an event of mode with its deliveries, oldest first.
+func (s *Store) GetEvent(ctx context.Context, mode Mode, id string) (*EventDetail, error) {
+	db := s.read(ctx)
+	var out EventDetail
+	err := db.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&out.Event).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, NotFound("event", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get event %s: %w", id, err)
+	}
+	if err := db.Scopes(ScopeMode(mode)).Where("event_id = ?", id).
+		Order("created_at, id").Find(&out.Deliveries).Error; err != nil {
+		return nil, fmt.Errorf("get deliveries of event %s: %w", id, err)
+	}
+	return &out, nil
+}
+
+// ListEvents returns one page of mode's events, newest first.
+func (s *Store) ListEvents(ctx context.Context, mode Mode, f EventFilter) (*EventPage, error) {
+	if f.Size <= 0 || f.Size > MaxPageSize {
+		f.Size = DefaultPageSize
+	}
+	q := s.read(ctx).Model(&Event{}).Scopes(ScopeMode(mode))
+	if f.Type != nil {
+		q = q.Where("type = ?", *f.Type)
+	}
+	if f.UserID != nil {
+		q = q.Where("user_id = ?", *f.UserID)
+	}
+	if f.CreatedFrom != nil {
+		q = q.Where("created_at >= ?", ms(*f.CreatedFrom))
+	}
+	if f.CreatedBefore != nil {
+		q = q.Where("created_at < ?", ms(*f.CreatedBefore))
+	}
+	if f.Cursor != nil {
+		where, args := keyset(f.Cursor)
+		q = q.Where(where, args...)
+	}
+	var evs []Event
+	if err := q.Order("created_at DESC, id DESC").Limit(f.Size + 1).Find(&evs).Error; err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	page := &EventPage{Items: evs}
+	if len(evs) > f.Size {
+		page.Items = evs[:f.Size]
+		last := page.Items[f.Size-1]
+		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}
