@@ -23,6 +23,12 @@ func (a *App) routes() {
 	apiRoute(authed, "/users", map[string]fiber.Handler{"GET": h.ListUsers, "POST": h.CreateUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/users/:id", map[string]fiber.Handler{"GET": h.GetUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/tokens", map[string]fiber.Handler{"POST": h.RefreshToken}, h.UnsupportedMethod)
+	apiRoute(authed, "/webhooks", map[string]fiber.Handler{"GET": h.ListWebhooks, "POST": h.CreateWebhook}, h.UnsupportedMethod)
+	apiRoute(authed, "/webhooks/:id", map[string]fiber.Handler{"GET": h.GetWebhook, "PATCH": h.UpdateWebhook, "DELETE": h.DeleteWebhook}, h.UnsupportedMethod)
+	apiRoute(authed, "/webhooks/:id/deliveries", map[string]fiber.Handler{"GET": h.ListDeliveries}, h.UnsupportedMethod)
+	apiRoute(authed, "/webhooks/:id/deliveries/:deliveryId", map[string]fiber.Handler{"GET": h.GetDelivery}, h.UnsupportedMethod)
+	apiRoute(authed, "/webhooks/:id/deliveries/:deliveryId/resend", map[string]fiber.Handler{"POST": h.ResendDelivery}, h.UnsupportedMethod)
+	apiRoute(authed, "/webhooks/:id/recover", map[string]fiber.Handler{"POST": h.RecoverWebhook}, h.UnsupportedMethod)
 	v1.Use(h.NotFound)
 }
 

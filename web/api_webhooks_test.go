@@ -1,0 +1,109 @@
+package web
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"tokendesk/models"
+)
+
+func createWebhook(t *testing.T, ta *testApp, creds, url string) string {
+	t.Helper()
+	res := ta.call(t, "POST", "/v1/webhooks", creds,
+		`{"name":"Orders","url":"`+url+`","eventTypes":["USER_CREATED"],"active":true,"secret":"a little secret"}`, nil)
+	if res.Status != 200 {
+		t.Fatalf("create webhook: %d %s", res.Status, res.Body)
+	}
+	var ep struct{ ID string }
+	json.Unmarshal(res.Env.Data, &ep)
+	return ep.ID
+}
+
+func TestWebhooksAPI(t *testing.T) {
+	ta := newTestApp(t, nil)
+	id := createWebhook(t, ta, ta.sandbox, "http://127.0.0.1:9/hook")
+	valid := func(url string) string {
+		return `{"name":"Orders","url":"` + url + `","eventTypes":["USER_CREATED"],"active":true,"secret":"s"}`
+	}
+	ta.run(t, []scenario{
+		{name: "creates a SANDBOX endpoint with an http url", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body: valid("http://localhost:3000/hooks"), status: 200, code: models.CodeOK,
+			contains: []string{`"active":true`, `"secret":"s"`, `"includePayload":false`}},
+		{name: "refuses an http url in PRODUCTION", method: "POST", path: "/v1/webhooks", creds: "production",
+			body: valid("http://example.com/hooks"), status: 400, contains: []string{`"field":"url"`, "https://"}},
+		{name: "creates a PRODUCTION endpoint with an https url", method: "POST", path: "/v1/webhooks", creds: "production",
+			body: valid("https://example.com/hooks"), status: 200},
+		{name: "asks for every required field", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body: `{"name":"x"}`, status: 400, code: models.CodeInvalidParameters},
+		{name: "refuses an empty body", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			status: 400, contains: []string{`"field":"body"`}},
+		{name: "refuses a name over 200 characters", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body: `{"name":"` + strings.Repeat("n", 201) + `","url":"http://a.test/","eventTypes":["USER_CREATED"],"active":true,"secret":"s"}`,
+			status: 400, contains: []string{`"field":"name"`}},
+		{name: "refuses a secret over 64 characters", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body: `{"name":"n","url":"http://a.test/","eventTypes":["USER_CREATED"],"active":true,"secret":"` + strings.Repeat("s", 65) + `"}`,
+			status: 400, contains: []string{`"field":"secret"`}},
+		{name: "refuses an event type outside the contract", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body: `{"name":"n","url":"http://a.test/","eventTypes":["USER_DELETED"],"active":true,"secret":"s"}`,
+			status: 400, contains: []string{"eventTypes"}},
+		{name: "refuses active given as a string, naming it", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body: `{"name":"n","url":"http://a.test/","eventTypes":["USER_CREATED"],"active":"yes","secret":"s"}`,
+			status: 400, contains: []string{`"field":"active"`}},
+		{name: "gets the endpoint", method: "GET", path: "/v1/webhooks/" + id, creds: "sandbox", status: 200, contains: []string{id}},
+		{name: "hides the endpoint from the other mode", method: "GET", path: "/v1/webhooks/" + id, creds: "production", status: 404, code: models.CodeMissingResource},
+		{name: "lists the mode's endpoints only", method: "GET", path: "/v1/webhooks?size=150", creds: "production", status: 200,
+			absent: []string{id}, contains: []string{"https://example.com/hooks"}},
+		{name: "changes only the fields sent", method: "PATCH", path: "/v1/webhooks/" + id, creds: "sandbox",
+			body: `{"active":false,"eventTypes":["ALL_EVENTS"]}`, status: 200, contains: []string{`"active":false`, `"ALL_EVENTS"`, `"name":"Orders"`}},
+		{name: "refuses a patch with a bad url", method: "PATCH", path: "/v1/webhooks/" + id, creds: "sandbox",
+			body: `{"url":"ftp://x"}`, status: 400, contains: []string{`"field":"url"`}},
+		{name: "lists no deliveries of a new endpoint", method: "GET", path: "/v1/webhooks/" + id + "/deliveries", creds: "sandbox",
+			status: 200, contains: []string{`"items":[]`}},
+		{name: "refuses a bad status filter", method: "GET", path: "/v1/webhooks/" + id + "/deliveries?status=LOST", creds: "sandbox",
+			status: 400, contains: []string{`"field":"status"`}},
+		{name: "answers an unknown delivery with 404", method: "GET", path: "/v1/webhooks/" + id + "/deliveries/00000000000000000000000000000000", creds: "sandbox",
+			status: 404},
+		{name: "asks recover for a since", method: "POST", path: "/v1/webhooks/" + id + "/recover", creds: "sandbox",
+			body: `{"dryRun":true}`, status: 400, contains: []string{`"field":"since"`}},
+		{name: "counts what recover would resend", method: "POST", path: "/v1/webhooks/" + id + "/recover", creds: "sandbox",
+			body: `{"since":"2026-01-01","dryRun":true}`, status: 200, contains: []string{`"count":0`, `"dryRun":true`}},
+		{name: "deletes the endpoint", method: "DELETE", path: "/v1/webhooks/" + id, creds: "sandbox", status: 200, code: models.CodeOK},
+		{name: "answers a deleted endpoint with 404", method: "GET", path: "/v1/webhooks/" + id, creds: "sandbox", status: 404},
+		{name: "answers PUT with 501", method: "PUT", path: "/v1/webhooks/" + id, creds: "sandbox", status: 501, code: models.CodeUnsupportedMethod},
+	})
+}
+
+func TestDeliveriesAPI(t *testing.T) {
+	ta := newTestApp(t, nil)
+	id := createWebhook(t, ta, ta.sandbox, "http://127.0.0.1:9/hook")
+	other := createWebhook(t, ta, ta.sandbox, "http://127.0.0.1:9/other")
+	res := ta.call(t, "POST", "/v1/users", ta.sandbox, `{}`, nil)
+	var created struct{ User struct{ ID string } }
+	json.Unmarshal(res.Env.Data, &created)
+
+	res = ta.call(t, "GET", "/v1/webhooks/"+id+"/deliveries?userId="+created.User.ID, ta.sandbox, "", nil)
+	var page struct {
+		Items []struct{ ID, Status, EventType, UserID string }
+	}
+	json.Unmarshal(res.Env.Data, &page)
+	if len(page.Items) != 1 {
+		t.Fatalf("a new user queued %d deliveries to the endpoint, want 1: %s", len(page.Items), res.Body)
+	}
+	d := page.Items[0]
+	if d.EventType != "USER_CREATED" || d.UserID != created.User.ID {
+		t.Errorf("delivery: %+v", d)
+	}
+	ta.run(t, []scenario{
+		{name: "shows a delivery with its event", method: "GET", path: "/v1/webhooks/" + id + "/deliveries/" + d.ID, creds: "sandbox",
+			status: 200, contains: []string{`"type":"USER_CREATED"`, `"attempts":[]`, created.User.ID}},
+		{name: "refuses a delivery through another endpoint's path", method: "GET", path: "/v1/webhooks/" + other + "/deliveries/" + d.ID, creds: "sandbox",
+			status: 404},
+		{name: "hides the delivery from the other mode", method: "GET", path: "/v1/webhooks/" + id + "/deliveries/" + d.ID, creds: "production",
+			status: 404},
+		{name: "filters by event type", method: "GET", path: "/v1/webhooks/" + id + "/deliveries?eventType=ACCOUNT_CREATED", creds: "sandbox",
+			status: 200, contains: []string{`"items":[]`}},
+		{name: "resends a delivery", method: "POST", path: "/v1/webhooks/" + id + "/deliveries/" + d.ID + "/resend", creds: "sandbox",
+			status: 200, contains: []string{d.ID}},
+	})
+}
