@@ -1,0 +1,465 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tokendesk/models"
+)
+
+// Config tunes the dispatcher. Zero values take the defaults named.
+type Config struct {
+	Workers      int             // concurrent sends; 32
+	Lease        time.Duration   // how long a claimed delivery is ours; 60s, at least Timeout+5s
+	Timeout      time.Duration   // per attempt, connect to last byte kept; 10s
+	Schedule     []time.Duration // waits between automatic attempts; DefaultSchedule
+	Jitter       float64         // ±fraction on each wait; DefaultJitter, negative for none
+	Owner        string          // lease owner name, unique per process; host-pid-random
+	PollInterval time.Duration   // longest sleep between looks at the queue; 1s
+	Retention    time.Duration   // attempts older than this are pruned; 30 days, negative keeps all
+	DisableAfter time.Duration   // an endpoint failing everything this long is disabled; 5 days
+	// AllowedPrivate are address ranges deliveries may reach although the
+	// SSRF guard would refuse them (self-hosters on an internal network).
+	AllowedPrivate []netip.Prefix
+	TLSConfig      *tls.Config // roots for receivers' certificates; system roots when nil
+	UserAgent      string      // tokendesk-webhooks/1
+	Logger         *slog.Logger
+}
+
+// DefaultRetention is how long attempts are kept.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// Batch bounds: big enough that one commit carries many deliveries under
+// load, small enough that a claim never sits long before it is sent.
+const (
+	maxClaimBatch  = 128
+	maxRecordBatch = 256
+	pruneEvery     = time.Hour
+)
+
+func (c *Config) setDefaults() error {
+	if c.Workers <= 0 {
+		c.Workers = 32
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.Lease <= 0 {
+		c.Lease = 60 * time.Second
+	}
+	if c.Lease < c.Timeout+5*time.Second {
+		return fmt.Errorf("webhook dispatcher: lease %s must exceed the attempt timeout %s by at least 5s", c.Lease, c.Timeout)
+	}
+	if c.Schedule == nil {
+		c.Schedule = DefaultSchedule
+	}
+	for _, d := range c.Schedule {
+		if d <= 0 {
+			return fmt.Errorf("webhook dispatcher: retry schedule holds %s; every wait must be positive", d)
+		}
+	}
+	switch {
+	case c.Jitter == 0:
+		c.Jitter = DefaultJitter
+	case c.Jitter < 0:
+		c.Jitter = 0
+	case c.Jitter >= 1:
+		return fmt.Errorf("webhook dispatcher: jitter %.2f must be below 1", c.Jitter)
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.DisableAfter <= 0 {
+		c.DisableAfter = models.DefaultDisableAfter
+	}
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		rand.Read(b)
+		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "tokendesk-webhooks/1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Dispatcher claims due deliveries, sends them with a pool of workers and
+// records every attempt. One claimer and one recorder talk to the database,
+// in batches, so the single SQLite writer sees few transactions per delivery.
+type Dispatcher struct {
+	store   *models.Store
+	cfg     Config
+	backoff Backoff
+	clients map[models.Mode]*http.Client
+	log     *slog.Logger
+
+	wake    chan struct{} // new work was committed
+	room    chan struct{} // the recorder freed capacity
+	work    chan *models.Claim
+	results chan result
+
+	// outstanding counts claims not yet recorded or released; the claimer
+	// keeps it under 2×Workers so no lease waits long in the queue.
+	outstanding atomic.Int64
+
+	stopping    chan struct{}
+	sendCtx     context.Context // cancelled when shutdown runs out of time
+	cancelSends context.CancelFunc
+	claimerDone chan struct{}
+	workers     sync.WaitGroup
+	recorded    chan struct{}
+	done        chan struct{}
+	startOnce   sync.Once
+	stopOnce    sync.Once
+	started     atomic.Bool
+
+	stats struct{ claimed, succeeded, failed, released, recordErrors atomic.Int64 }
+}
+
+type result struct {
+	claim   *models.Claim
+	res     models.AttemptResult
+	release bool // never sent (shutdown): give the lease back
+}
+
+// Stats are the dispatcher's counters since it started, for metrics.
+type Stats struct {
+	Claimed, Succeeded, Failed, Released, RecordErrors, Outstanding int64
+}
+
+// New builds a dispatcher on store. Start it with Start, point
+// store.OnDeliveriesQueued at Wake, and stop it with Shutdown.
+func New(store *models.Store, cfg Config) (*Dispatcher, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	capacity := 2 * cfg.Workers
+	d := &Dispatcher{
+		store:   store,
+		cfg:     cfg,
+		backoff: Backoff{Schedule: cfg.Schedule, Jitter: cfg.Jitter},
+		clients: map[models.Mode]*http.Client{
+			models.Production: newClient(&Guard{Allowed: cfg.AllowedPrivate}, cfg),
+			models.Sandbox:    newClient(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg),
+		},
+		log:         cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
+		wake:        make(chan struct{}, 1),
+		room:        make(chan struct{}, 1),
+		work:        make(chan *models.Claim, capacity),
+		results:     make(chan result, capacity),
+		stopping:    make(chan struct{}),
+		claimerDone: make(chan struct{}),
+		recorded:    make(chan struct{}),
+		done:        make(chan struct{}),
+	}
+	d.sendCtx, d.cancelSends = context.WithCancel(context.Background())
+	return d, nil
+}
+
+// Owner is the name this dispatcher's leases carry.
+func (d *Dispatcher) Owner() string { return d.cfg.Owner }
+
+// Wake tells the dispatcher that deliveries were just committed. It never
+// blocks: one pending wake-up is as good as many.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the counters.
+func (d *Dispatcher) Stats() Stats {
+	return Stats{
+		Claimed: d.stats.claimed.Load(), Succeeded: d.stats.succeeded.Load(), Failed: d.stats.failed.Load(),
+		Released: d.stats.released.Load(), RecordErrors: d.stats.recordErrors.Load(),
+		Outstanding: d.outstanding.Load(),
+	}
+}
+
+// Start runs the dispatcher until Shutdown, or until ctx ends, which stops
+// it at once (in-flight attempts are cut off and their leases released).
+func (d *Dispatcher) Start(ctx context.Context) {
+	d.startOnce.Do(func() {
+		d.started.Store(true)
+		go d.claimLoop()
+		for range d.cfg.Workers {
+			d.workers.Add(1)
+			go d.workLoop()
+		}
+		go d.recordLoop()
+		go d.pruneLoop()
+		go func() {
+			select {
+			case <-ctx.Done():
+				now, cancel := context.WithCancel(context.Background())
+				cancel()
+				d.Shutdown(now)
+			case <-d.stopping:
+			}
+		}()
+	})
+}
+
+// Shutdown stops claiming, lets in-flight attempts finish and records them
+// until ctx ends, then cuts off what is left and releases its leases so
+// another process can send those deliveries at once. Claims that were never
+// started are released straight away. It returns ctx's error if it had to
+// cut attempts off.
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.stopOnce.Do(func() {
+		close(d.stopping)
+		if !d.started.Load() {
+			close(d.done)
+			return
+		}
+		go d.finish()
+	})
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+		d.cancelSends()
+		<-d.done
+		return fmt.Errorf("webhook dispatcher shutdown: in-flight attempts cut off and released: %w", ctx.Err())
+	}
+}
+
+func (d *Dispatcher) finish() {
+	<-d.claimerDone
+	d.workers.Wait()
+	for {
+		select {
+		case c := <-d.work:
+			d.results <- result{claim: c, release: true}
+			continue
+		default:
+		}
+		break
+	}
+	close(d.results)
+	<-d.recorded
+	d.cancelSends()
+	for _, c := range d.clients {
+		c.CloseIdleConnections()
+	}
+	close(d.done)
+}
+
+func (d *Dispatcher) stopped() bool {
+	select {
+	case <-d.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// dbCtx bounds the dispatcher's own database calls; they are not tied to
+// shutdown's deadline, since recording what was sent matters most then.
+func dbCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+func (d *Dispatcher) claimLoop() {
+	defer close(d.claimerDone)
+	capacity := int64(2 * d.cfg.Workers)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for !d.stopped() {
+		free := capacity - d.outstanding.Load()
+		if free > 0 {
+			n := int(min(free, maxClaimBatch))
+			ctx, cancel := dbCtx()
+			claims, err := d.store.ClaimDue(ctx, d.cfg.Owner, n, d.cfg.Lease)
+			cancel()
+			if err != nil {
+				d.log.Error("claim due deliveries", "err", err)
+			}
+			d.outstanding.Add(int64(len(claims)))
+			d.stats.claimed.Add(int64(len(claims)))
+			for i := range claims {
+				d.work <- &claims[i] // never blocks: outstanding ≤ capacity = cap(work)
+			}
+			if err == nil && len(claims) == n {
+				continue // there may be more due right now
+			}
+		}
+
+		var room chan struct{}
+		wait := d.cfg.PollInterval
+		if free <= 0 {
+			room = d.room // full: the next thing worth doing is when a slot frees
+		} else if next := d.nextDue(); next != nil {
+			wait = min(wait, max(next.Sub(d.store.Now()), time.Millisecond))
+		}
+		timer.Reset(wait)
+		select {
+		case <-d.stopping:
+		case <-d.wake:
+		case <-room:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) nextDue() *time.Time {
+	ctx, cancel := dbCtx()
+	defer cancel()
+	next, err := d.store.NextDueAt(ctx)
+	if err != nil {
+		d.log.Error("read next due delivery", "err", err)
+		return nil
+	}
+	return next
+}
+
+func (d *Dispatcher) workLoop() {
+	defer d.workers.Done()
+	for {
+		select {
+		case <-d.stopping:
+			return
+		case c := <-d.work:
+			if d.stopped() {
+				d.results <- result{claim: c, release: true}
+				return
+			}
+			d.results <- d.attempt(c)
+		}
+	}
+}
+
+func (d *Dispatcher) recordLoop() {
+	defer close(d.recorded)
+	batch := make([]result, 0, maxRecordBatch)
+	for r := range d.results {
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < maxRecordBatch {
+			select {
+			case r, ok := <-d.results:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		d.flush(batch)
+		d.outstanding.Add(-int64(len(batch)))
+		select {
+		case d.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// flush records a batch of outcomes in one transaction and gives back the
+// leases of what was never sent.
+func (d *Dispatcher) flush(batch []result) {
+	var records []models.AttemptResult
+	var release []string
+	for _, r := range batch {
+		if r.release {
+			release = append(release, r.claim.Delivery.ID)
+			continue
+		}
+		records = append(records, r.res)
+		if r.res.Gone {
+			d.log.Warn("receiver answered 410 Gone; disabling endpoint", "endpoint", r.claim.Endpoint.ID, "delivery", r.claim.Delivery.ID)
+		}
+	}
+	if len(records) > 0 {
+		var err error
+		for try := 0; try < 3; try++ {
+			ctx, cancel := dbCtx()
+			err = d.store.RecordAttempts(ctx, d.cfg.Owner, records)
+			cancel()
+			if err == nil {
+				break
+			}
+			time.Sleep(time.Duration(try+1) * 50 * time.Millisecond)
+		}
+		if err != nil {
+			// The leases run out and the deliveries are sent again: a
+			// duplicate, never a loss.
+			d.stats.recordErrors.Add(int64(len(records)))
+			d.log.Error("record attempts", "count", len(records), "err", err)
+		} else {
+			for _, r := range records {
+				if r.Succeeded {
+					d.stats.succeeded.Add(1)
+				} else {
+					d.stats.failed.Add(1)
+				}
+			}
+		}
+	}
+	if len(release) > 0 {
+		ctx, cancel := dbCtx()
+		_, err := d.store.ReleaseLeases(ctx, d.cfg.Owner, release)
+		cancel()
+		if err != nil {
+			d.log.Error("release leases", "count", len(release), "err", err)
+		}
+		d.stats.released.Add(int64(len(release)))
+	}
+}
+
+func (d *Dispatcher) pruneLoop() {
+	if d.cfg.Retention < 0 {
+		return
+	}
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		d.Prune()
+		select {
+		case <-d.stopping:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Prune deletes attempts older than the retention now; it also runs hourly.
+func (d *Dispatcher) Prune() {
+	if d.cfg.Retention < 0 {
+		return
+	}
+	ctx, cancel := dbCtx()
+	defer cancel()
+	n, err := d.store.PruneAttempts(ctx, d.store.Now().Add(-d.cfg.Retention))
+	if err != nil {
+		d.log.Error("prune attempts", "err", err)
+		return
+	}
+	if n > 0 {
+		d.log.Info("pruned old attempts", "count", n, "retention", d.cfg.Retention.String())
+	}
+}
