@@ -15,6 +15,7 @@ import (
 
 	"tokendesk/handlers/api"
 	"tokendesk/models"
+	"tokendesk/webhooks"
 )
 
 // App is one running tokendesk.
@@ -24,6 +25,9 @@ type App struct {
 	store *models.Store
 	fiber *fiber.App
 	api   *api.Handler
+
+	dispatcher *webhooks.Dispatcher
+	stopWork   context.CancelFunc
 }
 
 // New opens the database and builds the app; nothing listens yet.
@@ -33,6 +37,19 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}}
+	a.dispatcher, err = webhooks.New(store, webhooks.Config{
+		Workers: cfg.WebhookWorkers, Timeout: cfg.WebhookTimeout, Lease: cfg.WebhookTimeout + time.Minute,
+		Schedule: cfg.WebhookRetries, AllowedPrivate: cfg.AllowPrivate, Logger: log,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	// A committed user with deliveries wakes the dispatcher at once.
+	store.OnDeliveriesQueued = a.dispatcher.Wake
+	var workCtx context.Context
+	workCtx, a.stopWork = context.WithCancel(context.Background())
+	a.dispatcher.Start(workCtx)
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "tokendesk",
 		BodyLimit:             api.MaxBodyBytes,
@@ -59,6 +76,12 @@ func (a *App) Serve(ln net.Listener) error { return a.fiber.Listener(ln) }
 // until ctx ends, stops the workers and closes the database.
 func (a *App) Shutdown(ctx context.Context) error {
 	err := a.fiber.ShutdownWithContext(ctx)
+	// In-flight attempts finish or give their leases back, so another
+	// process (or the next start) can take them over at once.
+	if derr := a.dispatcher.Shutdown(ctx); err == nil {
+		err = derr
+	}
+	a.stopWork()
 	if cerr := a.store.Close(); err == nil {
 		err = cerr
 	}
@@ -110,7 +133,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, banner func(a *App, 
 	go func() { served <- a.Serve(ln) }()
 	select {
 	case err := <-served:
-		a.store.Close()
+		a.Shutdown(context.Background())
 		return err
 	case <-ctx.Done():
 	}

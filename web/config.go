@@ -24,6 +24,7 @@ type Config struct {
 	RateLimit      float64 // API requests per second per client IP; 0 turns it off
 	WebhookTimeout time.Duration
 	WebhookWorkers int
+	WebhookRetries []time.Duration // waits between automatic attempts; nil for the default
 	AllowPrivate   []netip.Prefix // private ranges deliveries may reach in PRODUCTION
 	AdminEmail     string
 	AdminPassword  string
@@ -103,6 +104,21 @@ func options() []option {
 				return fmt.Errorf("webhook-workers: %q must be a whole number from 1 to 1024", v)
 			}
 			c.WebhookWorkers = n
+			return nil
+		}},
+		{"webhook-retries", "TOKENDESK_WEBHOOK_RETRIES", "comma-separated waits between webhook attempts (default: 5s,1m,5m,30m,2h,5h,10h,14h,20h,24h)", "", func(c *Config, v string) error {
+			c.WebhookRetries = nil
+			for _, part := range strings.Split(v, ",") {
+				part = strings.TrimSpace(part)
+				if part == "" {
+					continue
+				}
+				d, err := time.ParseDuration(part)
+				if err != nil || d <= 0 {
+					return fmt.Errorf("webhook-retries: %q is not a positive duration (example: 5s,1m,1h)", part)
+				}
+				c.WebhookRetries = append(c.WebhookRetries, d)
+			}
 			return nil
 		}},
 		{"allow-private", "TOKENDESK_ALLOW_PRIVATE", "comma-separated CIDR ranges PRODUCTION webhooks may reach (internal networks)", "", func(c *Config, v string) error {
