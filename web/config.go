@@ -25,7 +25,7 @@ type Config struct {
 	WebhookTimeout time.Duration
 	WebhookWorkers int
 	WebhookRetries []time.Duration // waits between automatic attempts; nil for the default
-	AllowPrivate   []netip.Prefix // private ranges deliveries may reach in PRODUCTION
+	AllowPrivate   []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
 	AdminEmail     string
 	AdminPassword  string
 	SessionIdle    time.Duration
