@@ -54,8 +54,12 @@ func logRequests(log *slog.Logger) fiber.Handler {
 			return nil
 		}
 		rid, _ := c.Locals(api.LocalRequestID).(string)
-		log.Info("request", "request_id", rid, "method", c.Method(), "path", path,
-			"status", c.Response().StatusCode(), "duration_ms", time.Since(start).Milliseconds(), "ip", c.IP())
+		attrs := []any{"request_id", rid, "method", c.Method(), "path", path,
+			"status", c.Response().StatusCode(), "duration_ms", time.Since(start).Milliseconds(), "ip", c.IP()}
+		if key := api.KeyOf(c); key != "" {
+			attrs = append(attrs, "api_key", key)
+		}
+		log.Info("request", attrs...)
 		return nil
 	}
 }

@@ -20,7 +20,16 @@ const (
 	localKey       = "apiKey"
 )
 
-// requestMode is the mode of the API key that authenticated the request.
+// KeyOf names the API key that authenticated a request (its public part,
+// never the secret), for the request log; "" before authentication.
+func KeyOf(c interface{ Locals(any, ...any) any }) string {
+	if k := requestKey(c); k != nil {
+		return k.Key
+	}
+	return ""
+}
+
+// requestKey is the API key that authenticated the request.
 func requestKey(c interface{ Locals(any, ...any) any }) *models.APIKey {
 	k, _ := c.Locals(localKey).(*models.APIKey)
 	return k
