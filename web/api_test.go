@@ -312,3 +312,28 @@ func TestRateLimit(t *testing.T) {
 		t.Error("no Retry-After header")
 	}
 }
+
+func TestNothingSecretIsLogged(t *testing.T) {
+	ta := newTestApp(t, nil)
+	res := ta.call(t, "POST", "/v1/users", ta.sandbox, `{"externalMetadata":{"crm":"42"}}`, nil)
+	var data struct {
+		User  struct{ ID string }
+		Token struct{ AccessToken string }
+	}
+	json.Unmarshal(res.Env.Data, &data)
+	res = ta.call(t, "POST", "/v1/tokens?userId="+data.User.ID, ta.sandbox, "", nil)
+	var tok struct{ AccessToken string }
+	json.Unmarshal(res.Env.Data, &tok)
+	_, secret, _ := strings.Cut(ta.sandbox, ":")
+	ta.call(t, "GET", "/v1/users", "sk_test_x:"+secret+"wrong", "", nil)
+
+	logs := ta.logs.String()
+	if !strings.Contains(logs, "/v1/tokens") {
+		t.Fatalf("the requests were not logged at all:\n%s", logs)
+	}
+	for name, secret := range map[string]string{"API secret": secret, "first token": data.Token.AccessToken, "refreshed token": tok.AccessToken} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the %s appears in the log", name)
+		}
+	}
+}

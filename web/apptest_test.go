@@ -26,6 +26,25 @@ import (
 type testApp struct {
 	*App
 	sandbox, production string // "key:secret" pairs
+	logs                *syncBuffer
+}
+
+// syncBuffer collects the app's log lines; handlers log from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newTestApp(tb testing.TB, edit func(*Config)) *testApp {
@@ -37,12 +56,13 @@ func newTestApp(tb testing.TB, edit func(*Config)) *testApp {
 	if edit != nil {
 		edit(&cfg)
 	}
-	a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logs := &syncBuffer{}
+	a, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		tb.Fatalf("new app: %v", err)
 	}
 	tb.Cleanup(func() { a.Shutdown(context.Background()) })
-	ta := &testApp{App: a}
+	ta := &testApp{App: a, logs: logs}
 	for _, m := range models.Modes {
 		k, err := a.Store().CreateAPIKey(context.Background(), m, "test "+string(m), "test")
 		if err != nil {
