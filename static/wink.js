@@ -374,9 +374,24 @@
   // SmileLinkModal is WinkWidget under the Smile SDK's name and options.
   // Options this SDK has no use for (templateId, topProviders,
   // onAccountConnected, ...) are accepted and ignored.
+  //
+  // A Smile page names Smile's own link host in apiHost. The tokens it now
+  // passes are ours and that host would refuse them, so such an apiHost is
+  // replaced by this script's origin: changing the script URL is enough.
   function SmileLinkModal(options) {
     if (!(this instanceof SmileLinkModal)) throw new TypeError("SmileLinkModal must be called with new");
-    WinkWidget.call(this, options);
+    var o = Object.assign({}, options);
+    if (o.apiHost && isSmileHost(o.apiHost)) delete o.apiHost;
+    WinkWidget.call(this, o);
+  }
+
+  function isSmileHost(host) {
+    try {
+      var h = new URL(host).hostname;
+      return h === "smileapi.io" || /\.smileapi\.io$/.test(h);
+    } catch (e) {
+      return false;
+    }
   }
   SmileLinkModal.prototype = Object.create(WinkWidget.prototype);
   SmileLinkModal.prototype.constructor = SmileLinkModal;
