@@ -1,6 +1,7 @@
 // The demo page's script: launch the widget with a pasted token and list
 // every callback with its data and time. A token may also arrive in the
-// URL fragment (#token=…), which never reaches the server or its logs.
+// URL fragment (#token=…, and &open to launch at once), which never reaches
+// the server or its logs.
 (function () {
   "use strict";
   var form = document.getElementById("launch");
@@ -26,9 +27,11 @@
     log.prepend(li);
   }
 
-  var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  var hash = location.hash;
+  var m = /(?:^#|&)token=([^&]+)/.exec(hash);
   if (m) {
     input.value = decodeURIComponent(m[1]);
+    // A used token is worthless, but the address bar is no place to keep it.
     history.replaceState(null, "", location.pathname + location.search);
   }
 
@@ -46,4 +49,6 @@
     });
     widget.open();
   });
+
+  if (m && /(?:^#|&)open(?:=1)?(?:&|$)/.test(hash)) form.requestSubmit();
 })();
