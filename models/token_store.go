@@ -104,19 +104,54 @@ func (s *Store) RevokeToken(ctx context.Context, mode Mode, id, by string) (*Lin
 	return &t, nil
 }
 
+// TokenRefusal says in one word why a link token was refused, so a client
+// can react without parsing the message: the widget fires onTokenExpired on
+// EXPIRED and shows an error screen for the others.
+type TokenRefusal string
+
+const (
+	RefusedMissing   TokenRefusal = "MISSING"    // the request carried no token at all
+	RefusedInvalid   TokenRefusal = "INVALID"    // unreadable, tampered or signed with an unknown key
+	RefusedNotIssued TokenRefusal = "NOT_ISSUED" // well signed but no row: issued by another database
+	RefusedRevoked   TokenRefusal = "REVOKED"    // an operator revoked it
+	RefusedUsed      TokenRefusal = "USED"       // a widget launch consumed it already
+	RefusedExpired   TokenRefusal = "EXPIRED"    // its lifetime is over
+)
+
+// TokenRefusedError is the INVALID_TOKEN error of ConsumeToken with its
+// reason. It unwraps to the *Error, so code that only knows the error
+// vocabulary (AsError, the envelope) handles it unchanged.
+type TokenRefusedError struct {
+	Reason TokenRefusal
+	Err    *Error
+}
+
+func (e *TokenRefusedError) Error() string { return e.Err.Error() }
+func (e *TokenRefusedError) Unwrap() error { return e.Err }
+
+func refused(reason TokenRefusal, format string, args ...any) *TokenRefusedError {
+	return &TokenRefusedError{Reason: reason, Err: Errorf(CodeInvalidToken, "link token refused: "+format, args...)}
+}
+
 // ConsumeToken marks a raw token used, atomically: of many concurrent calls
-// with one token exactly one wins. The reason a token is refused is returned
-// as an INVALID_TOKEN error in plain words.
+// with one token exactly one wins. A refused token comes back as a
+// *TokenRefusedError (an INVALID_TOKEN error saying why, in plain words).
+//
+// Two things make it atomic. The writer pool has one connection and begins
+// transactions IMMEDIATE, so the read and the update below run under the
+// write lock with no other writer in between, even from another process.
+// And the update is conditional on consumed_at still being empty, so the
+// guarantee survives a database (PostgreSQL) where transactions interleave.
 func (s *Store) ConsumeToken(ctx context.Context, raw string) (*LinkToken, error) {
 	p := s.ParseToken(raw)
 	if !p.SignatureOK {
-		return nil, &Error{Code: CodeInvalidToken, Message: "link token refused: " + p.Problem}
+		return nil, refused(RefusedInvalid, "%s", p.Problem)
 	}
 	var t LinkToken
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		err := tx.Where("token_hash = ?", HashToken(raw)).Take(&t).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return &Error{Code: CodeInvalidToken, Message: "link token refused: it was never issued by this server"}
+			return refused(RefusedNotIssued, "it was never issued by this server (was the database replaced?)")
 		}
 		if err != nil {
 			return err
@@ -124,27 +159,42 @@ func (s *Store) ConsumeToken(ctx context.Context, raw string) (*LinkToken, error
 		now := s.Now()
 		switch t.Status(now) {
 		case TokenRevoked:
-			return &Error{Code: CodeInvalidToken, Message: fmt.Sprintf("link token refused: it was revoked at %s", FormatTime(*t.RevokedAt))}
+			return refused(RefusedRevoked, "it was revoked at %s", FormatTime(*t.RevokedAt))
 		case TokenConsumed:
-			return &Error{Code: CodeInvalidToken, Message: fmt.Sprintf("link token refused: it was already used at %s; issue a new token for every launch", FormatTime(*t.ConsumedAt))}
+			return usedError(t.ConsumedAt)
 		case TokenExpired:
-			return &Error{Code: CodeInvalidToken, Message: fmt.Sprintf("link token refused: it expired at %s", FormatTime(t.ExpiresAt))}
+			return refused(RefusedExpired, "it expired at %s", FormatTime(t.ExpiresAt))
 		}
 		res := tx.Model(&LinkToken{}).Where("id = ? AND consumed_at IS NULL", t.ID).Update("consumed_at", ms(now))
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			return &Error{Code: CodeInvalidToken, Message: "link token refused: it was already used"}
+			// Another transaction consumed it between our read and our
+			// update; read back when, so the message is as precise as the
+			// ordinary one.
+			var again LinkToken
+			if err := tx.Where("id = ?", t.ID).Take(&again).Error; err != nil {
+				return err
+			}
+			return usedError(again.ConsumedAt)
 		}
 		t.ConsumedAt = &now
 		return nil
 	})
 	if err != nil {
-		if e, ok := AsError(err); ok {
-			return nil, e
+		var r *TokenRefusedError
+		if errors.As(err, &r) {
+			return nil, r
 		}
 		return nil, fmt.Errorf("consume token: %w", err)
 	}
 	return &t, nil
+}
+
+func usedError(at *time.Time) *TokenRefusedError {
+	if at == nil {
+		return refused(RefusedUsed, "it was already used; issue a new token for every launch")
+	}
+	return refused(RefusedUsed, "it was already used at %s; issue a new token for every launch", FormatTime(*at))
 }

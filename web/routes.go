@@ -2,6 +2,8 @@ package web
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"tokendesk/handlers/widget"
 )
 
 // routes is the route table: every URL of the app, grouped by area. A
@@ -15,10 +17,28 @@ func (a *App) routes() {
 	// Health: the process is up and the database answers.
 	app.Get("/healthz", a.healthz)
 
-	// API: JSON envelope, HTTP Basic key:secret, the key's mode.
+	// Widget SDK at a stable URL customers embed, and the public demo page
+	// when --demo is on. Registered before any /static/* catch-all.
+	wg := widget.New()
+	app.Get("/static/wink.js", wg.SDK)
+	if a.cfg.Demo {
+		app.Get("/demo", wg.Demo)
+		app.Get("/static/demo.js", wg.DemoJS)
+		app.Get("/static/demo.css", wg.DemoCSS)
+	}
+
 	h := a.api
 	v1 := app.Group("/v1")
 	v1.Get("/openapi.yaml", h.OpenAPI)
+
+	// Widget link sessions: the link token is the credential (Bearer, no
+	// cookie), so any origin may call. Registered before the key-guarded
+	// group, whose guard covers everything under /v1 that comes after it.
+	// CORS comes first so refusals and 429s are readable by the embedding page.
+	link := v1.Group("/link", h.LinkCORS, a.apiRateLimit())
+	apiRoute(link, "/sessions", map[string]fiber.Handler{"POST": h.CreateLinkSession}, h.UnsupportedMethod)
+
+	// API: JSON envelope, HTTP Basic key:secret, the key's mode.
 	authed := v1.Group("", a.apiRateLimit(), h.RequireAPIKey)
 	apiRoute(authed, "/users", map[string]fiber.Handler{"GET": h.ListUsers, "POST": h.CreateUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/users/:id", map[string]fiber.Handler{"GET": h.GetUser}, h.UnsupportedMethod)
