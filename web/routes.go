@@ -28,6 +28,7 @@ func (a *App) routes() {
 	}
 
 	h := a.api
+	limit := a.apiRateLimit() // one budget per client IP across the whole API
 	v1 := app.Group("/v1")
 	v1.Get("/openapi.yaml", h.OpenAPI)
 
@@ -35,11 +36,11 @@ func (a *App) routes() {
 	// cookie), so any origin may call. Registered before the key-guarded
 	// group, whose guard covers everything under /v1 that comes after it.
 	// CORS comes first so refusals and 429s are readable by the embedding page.
-	link := v1.Group("/link", h.LinkCORS, a.apiRateLimit())
+	link := v1.Group("/link", h.LinkCORS, limit)
 	apiRoute(link, "/sessions", map[string]fiber.Handler{"POST": h.CreateLinkSession}, h.UnsupportedMethod)
 
 	// API: JSON envelope, HTTP Basic key:secret, the key's mode.
-	authed := v1.Group("", a.apiRateLimit(), h.RequireAPIKey)
+	authed := v1.Group("", limit, h.RequireAPIKey)
 	apiRoute(authed, "/users", map[string]fiber.Handler{"GET": h.ListUsers, "POST": h.CreateUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/users/:id", map[string]fiber.Handler{"GET": h.GetUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/tokens", map[string]fiber.Handler{"POST": h.RefreshToken}, h.UnsupportedMethod)
