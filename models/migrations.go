@@ -7,6 +7,7 @@ var migrations = []struct {
 	sql  string
 }{
 	{"initial schema", schemaV1},
+	{"console counters", schemaConsoleCounters},
 }
 
 const schemaV1 = `
@@ -188,4 +189,27 @@ CREATE TABLE audit_entries (
 CREATE INDEX audit_created ON audit_entries(created_at, id);
 CREATE INDEX audit_target ON audit_entries(target_id, created_at);
 CREATE INDEX audit_operator ON audit_entries(operator_id, created_at);
+`
+
+// schemaConsoleCounters keeps the number of users per mode in a row that
+// triggers maintain, so the console's dashboard never counts the users table.
+// The starting values are counted once here.
+const schemaConsoleCounters = `
+CREATE TABLE counters (
+	name  TEXT NOT NULL,
+	mode  TEXT NOT NULL,
+	value INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (name, mode)
+);
+INSERT INTO counters(name, mode, value) VALUES
+	('users', 'SANDBOX', (SELECT COUNT(*) FROM users WHERE mode = 'SANDBOX')),
+	('users', 'PRODUCTION', (SELECT COUNT(*) FROM users WHERE mode = 'PRODUCTION'));
+CREATE TRIGGER counters_users_insert AFTER INSERT ON users BEGIN
+	INSERT INTO counters(name, mode, value) VALUES ('users', NEW.mode, 1)
+		ON CONFLICT(name, mode) DO UPDATE SET value = value + 1;
+END;
+CREATE TRIGGER counters_users_delete AFTER DELETE ON users BEGIN
+	UPDATE counters SET value = value - 1 WHERE name = 'users' AND mode = OLD.mode;
+END;
+CREATE INDEX sessions_expires ON sessions(expires_at);
 `
