@@ -89,7 +89,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 900)); err != nil {
 				t.Fatal(err)
 			}
-			buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatalf("screenshot %s: %v", name, err)
 			}
@@ -180,8 +180,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 	t.Run("refreshing issues a new token and the copy button copies it", func(t *testing.T) {
+		// The page before the click shows a token too: wait for the new page.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.dataset.stale = "yes"; true`)); err != nil {
+			t.Fatal(err)
+		}
 		step(t, chromedp.Click(chromedp.CSS(`[data-testid=refresh-token]`)),
-			chromedp.WaitVisible(chromedp.CSS(`[data-testid=new-token]`)))
+			chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) [data-testid=new-token]`)))
 		token = text(t, `[data-testid=new-token-value]`)
 		if token == firstToken || strings.Count(token, ".") != 2 {
 			t.Fatalf("refresh gave %q", token)

@@ -26,7 +26,7 @@ func (h *Handler) Dashboard(c *fiber.Ctx) error {
 		Users: d.Users, ActiveTokens: d.ActiveTokens,
 		Succeeded: d.Deliveries24h[models.DeliverySucceeded], Failed: d.Deliveries24h[models.DeliveryFailed],
 		Pending: d.Deliveries24h[models.DeliveryPending], Endpoints: d.Endpoints, FailingEndpoints: d.FailingEndpoints,
-		Chart:       views.BuildChart(hours, 720, 180),
+		Chart:       views.BuildChart(hours, 960, 170),
 		RecentUsers: userRows(recent.Items),
 	}
 	return render(c, fiber.StatusOK, views.Dashboard(h.page(c, "Dashboard", "dashboard"), v))
