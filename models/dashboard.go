@@ -56,37 +56,30 @@ func (s *Store) LoadDashboard(ctx context.Context, mode Mode) (*Dashboard, error
 		N      int64
 	}
 	var rows []row
-	// The (mode, status, created_at) index covers this query.
-	err := db.Raw(`SELECT status, (created_at - ?) / 3600000 AS hour, COUNT(*) AS n FROM deliveries
+	// One pass over the (mode, status, created_at) index gives both the
+	// 24-hour totals and the hourly buckets. Rows in the part of an hour
+	// before the chart's first bucket count in the totals only. The shift by
+	// an hour keeps the division's operand positive, so it rounds down.
+	err := db.Raw(`SELECT status, (created_at - ? + 3600000) / 3600000 - 1 AS hour, COUNT(*) AS n FROM deliveries
 		WHERE mode = ? AND status IN ('PENDING', 'SUCCEEDED', 'FAILED') AND created_at >= ?
-		GROUP BY status, hour`, ms(d.HourStart), mode, ms(d.HourStart)).Scan(&rows).Error
+		GROUP BY status, hour`, ms(d.HourStart), mode, ms(since)).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("count deliveries: %w", err)
 	}
 	for _, r := range rows {
-		if r.Hour >= 0 && r.Hour < 24 {
-			b := &d.Hourly[r.Hour]
-			switch r.Status {
-			case DeliverySucceeded:
-				b.Succeeded += r.N
-			case DeliveryFailed:
-				b.Failed += r.N
-			case DeliveryPending:
-				b.Pending += r.N
-			}
+		d.Deliveries24h[r.Status] += r.N
+		if r.Hour < 0 || r.Hour >= 24 {
+			continue
 		}
-	}
-	var last24 []struct {
-		Status string
-		N      int64
-	}
-	err = db.Raw(`SELECT status, COUNT(*) AS n FROM deliveries WHERE mode = ?
-		AND status IN ('PENDING', 'SUCCEEDED', 'FAILED') AND created_at >= ? GROUP BY status`, mode, ms(since)).Scan(&last24).Error
-	if err != nil {
-		return nil, fmt.Errorf("count deliveries: %w", err)
-	}
-	for _, r := range last24 {
-		d.Deliveries24h[r.Status] = r.N
+		b := &d.Hourly[r.Hour]
+		switch r.Status {
+		case DeliverySucceeded:
+			b.Succeeded += r.N
+		case DeliveryFailed:
+			b.Failed += r.N
+		case DeliveryPending:
+			b.Pending += r.N
+		}
 	}
 	err = db.Raw(`SELECT COUNT(*) AS endpoints,
 		COALESCE(SUM(CASE WHEN failing_since IS NOT NULL OR disabled_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing

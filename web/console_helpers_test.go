@@ -137,3 +137,5 @@ func (a *App) signedIn(t testing.TB, role models.Role) *browserless {
 	b.signIn(email, testPassword)
 	return b
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
