@@ -8,6 +8,7 @@ var migrations = []struct {
 }{
 	{"initial schema", schemaV1},
 	{"delivery resend state and endpoint status index", schemaV2},
+	{"console counters", schemaConsoleCounters},
 }
 
 const schemaV1 = `
@@ -203,4 +204,30 @@ ALTER TABLE deliveries ADD COLUMN manual_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE deliveries ADD COLUMN return_status TEXT NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN triggered_by TEXT NOT NULL DEFAULT '';
 CREATE INDEX deliveries_endpoint_status_created ON deliveries(endpoint_id, status, created_at, id);
+`
+
+// schemaConsoleCounters keeps the number of users per mode in a row that
+// triggers maintain, so the console's dashboard never counts the users table
+// (the starting values are counted once here), and indexes what the
+// dashboard and the session sweep read.
+const schemaConsoleCounters = `
+CREATE TABLE counters (
+	name  TEXT NOT NULL,
+	mode  TEXT NOT NULL,
+	value INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (name, mode)
+);
+INSERT INTO counters(name, mode, value) VALUES
+	('users', 'SANDBOX', (SELECT COUNT(*) FROM users WHERE mode = 'SANDBOX')),
+	('users', 'PRODUCTION', (SELECT COUNT(*) FROM users WHERE mode = 'PRODUCTION'));
+CREATE TRIGGER counters_users_insert AFTER INSERT ON users BEGIN
+	INSERT INTO counters(name, mode, value) VALUES ('users', NEW.mode, 1)
+		ON CONFLICT(name, mode) DO UPDATE SET value = value + 1;
+END;
+CREATE TRIGGER counters_users_delete AFTER DELETE ON users BEGIN
+	UPDATE counters SET value = value - 1 WHERE name = 'users' AND mode = OLD.mode;
+END;
+CREATE INDEX sessions_expires ON sessions(expires_at);
+-- The dashboard's "active tokens" is a count over this index alone.
+CREATE INDEX link_tokens_active ON link_tokens(mode, expires_at) WHERE consumed_at IS NULL AND revoked_at IS NULL;
 `

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"tokendesk/handlers/api"
+	"tokendesk/handlers/console"
 	"tokendesk/models"
 	"tokendesk/webhooks"
 )
@@ -28,6 +29,8 @@ type App struct {
 
 	dispatcher *webhooks.Dispatcher
 	stopWork   context.CancelFunc
+	console    *console.Handler
+	firstAdmin *firstAdmin // set on the first start, printed once by the banner
 }
 
 // New opens the database and builds the app; nothing listens yet.
@@ -59,6 +62,10 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		DisableStartupMessage: true,
 		ErrorHandler:          a.handleError,
 	})
+	if err := a.setupConsole(); err != nil {
+		store.Close()
+		return nil, err
+	}
 	a.routes()
 	return a, nil
 }
@@ -101,18 +108,7 @@ func (a *App) handleError(c *fiber.Ctx, err error) error {
 	} else {
 		a.log.Error("request failed", "request_id", c.Locals(api.LocalRequestID), "path", c.Path(), "error", err)
 	}
-	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-	return c.Status(code).SendString(fmt.Sprintf("%d %s", code, utilsStatus(code)))
-}
-
-func utilsStatus(code int) string {
-	switch code {
-	case fiber.StatusNotFound:
-		return "Not Found"
-	case fiber.StatusMethodNotAllowed:
-		return "Method Not Allowed"
-	}
-	return "Error"
+	return a.console.ErrorPage(c, code)
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully.

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"tokendesk/handlers/widget"
+	"tokendesk/models"
 )
 
 // routes is the route table: every URL of the app, grouped by area. A
@@ -51,6 +52,53 @@ func (a *App) routes() {
 	apiRoute(authed, "/webhooks/:id/deliveries/:deliveryId/resend", map[string]fiber.Handler{"POST": h.ResendDelivery}, h.UnsupportedMethod)
 	apiRoute(authed, "/webhooks/:id/recover", map[string]fiber.Handler{"POST": h.RecoverWebhook}, h.UnsupportedMethod)
 	v1.Use(h.NotFound)
+
+	a.consoleRoutes()
+}
+
+// consoleRoutes is the console's part of the route table. Guards, in order:
+// Session (a live signed-in session, else to /login), CSRF (the session's
+// form token on every POST), Role (the least role allowed). Only sign-in and
+// the assets are public; web/console_routes_test.go fails for any other
+// console route without all three.
+func (a *App) consoleRoutes() {
+	app, con := a.fiber, a.console
+	session, csrf := con.RequireSession, con.CSRF
+	support, developer, admin := con.Role(models.RoleSupport), con.Role(models.RoleDeveloper), con.Role(models.RoleAdmin)
+
+	// Assets and sign-in: public. The sign-in form has its own CSRF cookie.
+	app.Get("/static/:name", con.Static)
+	app.Get("/login", con.LoginForm)
+	app.Post("/login", con.LoginCSRF, con.Login)
+	app.Post("/logout", session, csrf, support, con.Logout)
+
+	// Dashboard, search and the mode switch.
+	app.Get("/", session, support, con.Dashboard)
+	app.Get("/search", session, support, con.Search)
+	app.Post("/mode", session, csrf, support, con.ModeSwitch)
+
+	// Users and their tokens.
+	app.Get("/users", session, support, con.UserList)
+	app.Get("/users/new", session, developer, con.UserNew)
+	app.Post("/users", session, csrf, developer, con.UserCreate)
+	app.Get("/users/:id", session, support, con.UserShow)
+	app.Post("/users/:id/tokens", session, csrf, support, con.TokenRefresh)
+	app.Post("/tokens/:id/revoke", session, csrf, developer, con.TokenRevoke)
+	app.Get("/tokens/inspect", session, support, con.TokenInspectForm)
+	app.Post("/tokens/inspect", session, csrf, support, con.TokenInspect)
+
+	// API keys.
+	app.Get("/keys", session, developer, con.KeyList)
+	app.Post("/keys", session, csrf, developer, con.KeyCreate)
+	app.Post("/keys/:id/revoke", session, csrf, developer, con.KeyRevoke)
+
+	// Team, sessions and the audit log.
+	app.Get("/audit", session, support, con.AuditList)
+	app.Get("/sessions", session, support, con.SessionList)
+	app.Post("/sessions/:id/revoke", session, csrf, support, con.SessionRevoke)
+	app.Get("/operators", session, admin, con.OperatorList)
+	app.Post("/operators", session, csrf, admin, con.OperatorCreate)
+	app.Post("/operators/:id/disable", session, csrf, admin, con.OperatorDisable)
 }
 
 // middleware runs on every request, outermost first: the request id comes

@@ -1,0 +1,122 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tokendesk/models"
+	"tokendesk/views"
+)
+
+// The sign-in form has no session yet, so its CSRF token is paired with a
+// cookie of its own (double submit).
+const loginCookie = "td_login"
+
+// LoginForm shows the sign-in page, or goes home when already signed in.
+func (h *Handler) LoginForm(c *fiber.Ctx) error {
+	if _, err := h.store.LookupSession(c.UserContext(), c.Cookies(sessionCookie), h.idle); err == nil {
+		return c.Redirect(localPath(c.Query("next"), "/"), fiber.StatusSeeOther)
+	}
+	return h.renderLogin(c, fiber.StatusOK, views.LoginView{Next: localPath(c.Query("next"), "")})
+}
+
+func (h *Handler) renderLogin(c *fiber.Ctx, status int, v views.LoginView) error {
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		return h.fail(c, err, nil)
+	}
+	v.CSRF = hex.EncodeToString(b)
+	v.Assets = h.bareAssets()
+	c.Cookie(&fiber.Cookie{
+		Name: loginCookie, Value: v.CSRF, Path: "/login", HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Protocol() == "https", MaxAge: 3600,
+	})
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return render(c, status, views.Login(v))
+}
+
+// LoginCSRF refuses a sign-in form that does not carry the token of its cookie.
+func (h *Handler) LoginCSRF(c *fiber.Ctx) error {
+	cookie, form := c.Cookies(loginCookie), c.FormValue("_csrf")
+	if cookie == "" || !sameOrigin(c) || subtle.ConstantTimeCompare([]byte(cookie), []byte(form)) != 1 {
+		return h.renderLogin(c, fiber.StatusForbidden, views.LoginView{
+			Email: c.FormValue("email"), Next: localPath(c.FormValue("next"), ""),
+			Error: "The sign-in form expired. Please try again.",
+		})
+	}
+	return c.Next()
+}
+
+// Login checks the email and password, then starts a session.
+func (h *Handler) Login(c *fiber.Ctx) error {
+	email, password := c.FormValue("email"), c.FormValue("password")
+	next := localPath(c.FormValue("next"), "")
+	ip := c.IP()
+	again := views.LoginView{Email: email, Next: next}
+	if wait := h.throttle.wait(ip, email); wait > 0 {
+		h.log.Warn("console sign-in refused: too many failures", "request_id", c.Locals(requestIDKey), "email", email, "ip", ip, "wait_s", wait.Seconds())
+		again.Error = fmt.Sprintf("Too many failed sign-ins. Wait %s and try again.", waitWords(wait))
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+		return h.renderLogin(c, fiber.StatusTooManyRequests, again)
+	}
+	op, reason, err := h.store.CheckOperatorPassword(c.UserContext(), email, password)
+	if err != nil {
+		e, ok := models.AsError(err)
+		if !ok {
+			return h.fail(c, err, nil)
+		}
+		wait := h.throttle.fail(ip, email)
+		// The log says why (for the admin); the page does not (for the guesser).
+		h.log.Warn("console sign-in failed", "request_id", c.Locals(requestIDKey), "email", email, "ip", ip, "reason", reason, "next_wait_s", wait.Seconds())
+		_ = h.store.Audit(c.UserContext(), models.AuditEntry{
+			OperatorEmail: truncate(email, 200), Action: models.AuditSignInFailed, TargetType: "operator", Detail: reason, IP: ip,
+		})
+		again.Error = "The email or password is not right."
+		if wait > 0 {
+			again.Error += fmt.Sprintf(" Wait %s before the next try.", waitWords(wait))
+		}
+		return h.renderLogin(c, statusOf(e.Code), again)
+	}
+	h.throttle.succeed(ip, email)
+	raw, sess, err := h.store.CreateSession(c.UserContext(), op, ip, c.Get(fiber.HeaderUserAgent), h.idle)
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
+	h.setSessionCookie(c, raw)
+	c.Cookie(&fiber.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HTTPOnly: true})
+	c.Locals(localSession, &models.SessionWithOperator{Session: *sess, Operator: *op})
+	h.log.Info("console sign-in", "request_id", c.Locals(requestIDKey), "operator", op.Email, "role", op.Role, "ip", ip)
+	h.audit(c, models.AuditSignedIn, "operator", op.ID, "")
+	return c.Redirect(localPath(next, "/"), fiber.StatusSeeOther)
+}
+
+// Logout ends this browser's session.
+func (h *Handler) Logout(c *fiber.Ctx) error {
+	s := session(c)
+	if err := h.store.RevokeSession(c.UserContext(), s.ID, s.OperatorID); err != nil {
+		return h.fail(c, err, nil)
+	}
+	h.audit(c, models.AuditSignedOut, "operator", s.OperatorID, "")
+	h.clearSessionCookie(c)
+	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+func waitWords(d time.Duration) string {
+	if d < time.Second {
+		d = time.Second
+	}
+	return views.Span(d.Round(time.Second))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,88 @@
+// tokendesk console: small enhancements. Every page works without this file.
+(function () {
+  "use strict";
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var ta = document.createElement("textarea");
+      ta.value = text;
+      ta.setAttribute("readonly", "");
+      ta.className = "offscreen";
+      document.body.appendChild(ta);
+      ta.select();
+      var ok = document.execCommand("copy");
+      document.body.removeChild(ta);
+      if (ok) { resolve(); } else { reject(new Error("copy refused")); }
+    });
+  }
+
+  function setupCopy(btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var label = btn.textContent;
+      copyText(btn.getAttribute("data-copy")).then(function () {
+        btn.textContent = "Copied";
+        btn.classList.add("copied");
+        btn.setAttribute("data-copied", "true");
+        setTimeout(function () { btn.textContent = label; btn.classList.remove("copied"); }, 1500);
+      }, function () {
+        btn.textContent = "Select and copy";
+      });
+    });
+  }
+
+  function plural(n, unit) { return n + " " + unit + (n === 1 ? "" : "s"); }
+
+  // span describes a duration the way the server does: the largest unit.
+  function span(ms) {
+    var s = Math.floor(ms / 1000);
+    if (s < 60) { return plural(s, "second"); }
+    var m = Math.floor(s / 60);
+    if (m < 60) { return plural(m, "minute"); }
+    var h = Math.floor(m / 60);
+    if (h < 48) { return plural(h, "hour") + (h < 6 && m % 60 ? " " + plural(m % 60, "minute") : ""); }
+    return plural(Math.floor(h / 24), "day");
+  }
+
+  function countdown(s) {
+    if (s <= 0) { return "expired"; }
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return (h > 0 ? h + ":" + two(m) : m) + ":" + two(sec);
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(t)) { return; }
+      var d = t - now;
+      el.textContent = Math.abs(d) < 5000 ? "just now" : (d < 0 ? span(-d) + " ago" : "in " + span(d));
+    });
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(t)) { return; }
+      var left = Math.floor((t - now) / 1000);
+      el.textContent = left > 0 ? "expires in " + countdown(left) : "expired " + span(now - t) + " ago";
+      el.classList.toggle("expired", left <= 0);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("button.copy[data-copy]").forEach(setupCopy);
+    // Confirmation checkboxes: keep the destructive button disabled until ticked.
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      var box = form.querySelector("input[name=confirm]");
+      var btn = form.querySelector("button[type=submit]");
+      if (!box || !btn) { return; }
+      var sync = function () { btn.disabled = !box.checked; };
+      box.addEventListener("change", sync);
+      sync();
+    });
+    tick();
+    setInterval(tick, 1000);
+  });
+})();

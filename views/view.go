@@ -1,0 +1,155 @@
+// Package views renders the console's pages with templ. Views take plain
+// structs built by the handlers and never touch the database.
+package views
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Page is what every signed-in page's layout needs.
+type Page struct {
+	Title    string
+	Section  string // which tab is current: dashboard, users, inspect, keys, audit, sessions, operators
+	Mode     string // SANDBOX or PRODUCTION
+	Operator string // email
+	Role     string
+	CSRF     string
+	CSS, JS  string // content-hashed asset URLs
+	Now      time.Time
+	Search   string // the search box's value
+	Can      Perms
+	Flash    *Flash
+}
+
+// Perms says which actions the operator's role allows, so pages hide the rest.
+type Perms struct {
+	CreateUsers  bool
+	RefreshToken bool
+	RevokeTokens bool
+	Keys         bool
+	Operators    bool
+}
+
+// Flash is a one-line outcome shown above the page's content.
+type Flash struct {
+	Kind string // ok, warn, bad, info
+	Text string
+}
+
+// Sandbox reports whether the page shows SANDBOX data.
+func (p Page) Sandbox() bool { return p.Mode != "PRODUCTION" }
+
+// ModeSection is where the mode switch returns to: the current section's list,
+// since a detail page of one mode does not exist in the other.
+func (p Page) ModeSection() string {
+	switch p.Section {
+	case "users":
+		return "/users"
+	case "inspect":
+		return "/tokens/inspect"
+	case "keys":
+		return "/keys"
+	case "audit":
+		return "/audit"
+	case "sessions":
+		return "/sessions"
+	case "operators":
+		return "/operators"
+	}
+	return "/"
+}
+
+// Assets are the stylesheet and script URLs, for pages without a session.
+type Assets struct{ CSS, JS string }
+
+// ExactTime is how times are shown on hover and in detail: UTC, to the second.
+func ExactTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// ISOTime is the machine-readable form for <time datetime>.
+func ISOTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Relative says how long before or after now t is, in the largest unit.
+func Relative(t, now time.Time) string {
+	d := now.Sub(t)
+	if d > -5*time.Second && d < 5*time.Second {
+		return "just now"
+	}
+	if d < 0 {
+		return "in " + Span(-d)
+	}
+	return Span(d) + " ago"
+}
+
+// Span writes a duration in words: "3 minutes", "2 hours 5 minutes", "4 days".
+func Span(d time.Duration) string {
+	s := int64(d / time.Second)
+	if s < 60 {
+		return plural(s, "second")
+	}
+	m := s / 60
+	if m < 60 {
+		return plural(m, "minute")
+	}
+	h := m / 60
+	if h < 48 {
+		out := plural(h, "hour")
+		if h < 6 && m%60 != 0 {
+			out += " " + plural(m%60, "minute")
+		}
+		return out
+	}
+	return plural(h/24, "day")
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
+
+// Count writes a count with thousands separators.
+func Count(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	out := make([]byte, 0, len(s)+len(s)/3)
+	for i, c := range []byte(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, c)
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func ftoa(f float64) string { return fmt.Sprintf("%.1f", f) }
+
+// StatusBadge maps a status word to a badge colour.
+func StatusBadge(status string) string {
+	switch status {
+	case "active", "SUCCEEDED", "valid", "enabled", "live":
+		return "ok"
+	case "expired", "PENDING", "retired":
+		return "warn"
+	case "revoked", "FAILED", "disabled", "invalid":
+		return "bad"
+	}
+	return "muted"
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
