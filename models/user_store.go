@@ -89,10 +89,16 @@ func (s *Store) ListUsers(ctx context.Context, mode Mode, f UserFilter) (*UserPa
 // userListQuery is the newest-first keyset query behind ListUsers; it reads
 // one row past the page to know whether there is a next one.
 func userListQuery(db *gorm.DB, mode Mode, f UserFilter) *gorm.DB {
-	q := db.Model(&User{}).Scopes(ScopeMode(mode))
+	q := db.Model(&User{})
 	if f.MetadataValue != nil {
-		q = q.Where("id IN (SELECT user_id FROM user_metadata WHERE mode = ? AND value = ?)", mode, *f.MetadataValue)
+		// Start from the (mode, value) index: walking a million users newest
+		// first and testing each against the value takes a tenth of a second,
+		// where the users holding a value are found in microseconds. CROSS
+		// JOIN fixes SQLite's join order to that.
+		q = db.Table("(SELECT user_id FROM user_metadata WHERE mode = ? AND value = ?) AS m CROSS JOIN users", mode, *f.MetadataValue).
+			Select("users.*").Where("users.id = m.user_id")
 	}
+	q = q.Scopes(ScopeMode(mode))
 	if f.CreatedFrom != nil {
 		q = q.Where("created_at >= ?", ms(*f.CreatedFrom))
 	}

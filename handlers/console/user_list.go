@@ -48,7 +48,7 @@ func (h *Handler) UserList(c *fiber.Ctx) error {
 	if len(v.Errors) > 0 {
 		return render(c, fiber.StatusBadRequest, views.UsersList(p, v))
 	}
-	page, err := h.store.ListUsersByMetadataValue(c.UserContext(), mode(c), f)
+	page, err := h.store.ListUsers(c.UserContext(), mode(c), f)
 	if err != nil {
 		return h.fail(c, err, nil)
 	}
