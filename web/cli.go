@@ -17,9 +17,10 @@ import (
 // CLI is the command line: the server and the admin subcommands. Every
 // subcommand takes the same --db and may run while the server is running.
 type CLI struct {
-	Getenv func(string) string
-	Stdout io.Writer
-	Stderr io.Writer
+	Program string // how the user started us: "tokendesk", or "go run ." from a checkout
+	Getenv  func(string) string
+	Stdout  io.Writer
+	Stderr  io.Writer
 }
 
 const usage = `tokendesk: link tokens and signed webhooks, with an operator console.
@@ -67,6 +68,14 @@ func (cli *CLI) Main(ctx context.Context, args []string) int {
 	return 0
 }
 
+// program is the command to show in hints, so they can be pasted as printed.
+func (cli *CLI) program() string {
+	if cli.Program == "" {
+		return "tokendesk"
+	}
+	return cli.Program
+}
+
 func (cli *CLI) logger(cfg Config) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
@@ -84,7 +93,7 @@ func (cli *CLI) serve(ctx context.Context, args []string) error {
 	return Run(ctx, cfg, cli.logger(cfg), func(a *App, addr string) {
 		fmt.Fprintf(cli.Stdout, "tokendesk is running on http://%s (database %s, tenant %s)\n", addr, cfg.DBPath, a.store.TenantID)
 		fmt.Fprintf(cli.Stdout, "  API:     http://%s/v1  (document: http://%s/v1/openapi.yaml)\n", addr, addr)
-		fmt.Fprintf(cli.Stdout, "  API key: tokendesk apikey create --db %s --mode SANDBOX --name my-app\n", cfg.DBPath)
+		fmt.Fprintf(cli.Stdout, "  API key: %s apikey create --db %s --mode SANDBOX --name my-app\n", cli.program(), cfg.DBPath)
 		a.printConsoleBanner(cli.Stdout, addr)
 	})
 }
