@@ -73,6 +73,24 @@ func ParseDate(field, s string) (*time.Time, error) {
 	return &t, nil
 }
 
+// ParseDateRange reads the startDate and endDate parameters as a range of
+// creation times: from midnight of startDate up to, but not including,
+// midnight after endDate, so both days are whole.
+func ParseDateRange(startDate, endDate string) (from, before *time.Time, err error) {
+	if from, err = ParseDate("startDate", startDate); err != nil {
+		return nil, nil, err
+	}
+	end, err := ParseDate("endDate", endDate)
+	if err != nil || end == nil {
+		return from, nil, err
+	}
+	if from != nil && end.Before(*from) {
+		return nil, nil, FieldError("endDate", "endDate %s is before startDate %s", endDate, startDate)
+	}
+	next := end.AddDate(0, 0, 1)
+	return from, &next, nil
+}
+
 // keyset adds "older than the cursor" to a newest-first query.
 func keyset(c *Cursor) (string, []any) {
 	return "(created_at < ? OR (created_at = ? AND id < ?))", []any{ms(c.At), ms(c.At), c.ID}

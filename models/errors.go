@@ -26,6 +26,39 @@ const (
 	CodeConflict             Code = "CONFLICT"
 )
 
+// Status is the HTTP status the contract's error table pairs with the code.
+// It lives here, with the codes, so the API and the console answer a
+// failure with the same status.
+func (c Code) Status() int {
+	switch c {
+	case CodeOK:
+		return 200
+	case CodeCreated:
+		return 201
+	case CodeInvalidParameters, CodeInvalidCredentials:
+		return 400
+	case CodeInvalidToken:
+		return 401
+	case CodeUnauthorizedAccess:
+		return 403
+	case CodeMissingResource:
+		return 404
+	case CodeConflict:
+		return 409
+	case CodeUnsupportedType:
+		return 415
+	case CodeRequestLimitExceeded:
+		return 429
+	case CodeUnsupportedMethod:
+		return 501
+	case CodeServerUnavailable:
+		return 503
+	case CodeTimeLimitExceeded:
+		return 504
+	}
+	return 500
+}
+
 // Error is a domain error: a code from the contract, a message for people and,
 // when the error is about one input, the name of that field.
 type Error struct {

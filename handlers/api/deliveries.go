@@ -111,21 +111,8 @@ func parseDeliveryListQuery(q func(string) string) (models.DeliveryFilter, error
 		}
 		f.UserID = &u
 	}
-	if f.CreatedFrom, err = models.ParseDate("startDate", q("startDate")); err != nil {
-		return f, err
-	}
-	end, err := models.ParseDate("endDate", q("endDate"))
-	if err != nil {
-		return f, err
-	}
-	if end != nil {
-		next := end.AddDate(0, 0, 1)
-		f.CreatedBefore = &next
-		if f.CreatedFrom != nil && end.Before(*f.CreatedFrom) {
-			return f, models.FieldError("endDate", "endDate %s is before startDate %s", q("endDate"), q("startDate"))
-		}
-	}
-	return f, nil
+	f.CreatedFrom, f.CreatedBefore, err = models.ParseDateRange(q("startDate"), q("endDate"))
+	return f, err
 }
 
 // ListDeliveries serves GET /v1/webhooks/{id}/deliveries, newest first.

@@ -24,38 +24,6 @@ type errorData struct {
 	Field string `json:"field,omitempty"`
 }
 
-// statusOf maps the contract's codes to HTTP statuses. It is the only place
-// that does so for the API.
-func statusOf(code models.Code) int {
-	switch code {
-	case models.CodeOK:
-		return fiber.StatusOK
-	case models.CodeCreated:
-		return fiber.StatusCreated
-	case models.CodeInvalidParameters, models.CodeInvalidCredentials:
-		return fiber.StatusBadRequest
-	case models.CodeInvalidToken:
-		return fiber.StatusUnauthorized
-	case models.CodeUnauthorizedAccess:
-		return fiber.StatusForbidden
-	case models.CodeMissingResource:
-		return fiber.StatusNotFound
-	case models.CodeConflict:
-		return fiber.StatusConflict
-	case models.CodeUnsupportedType:
-		return fiber.StatusUnsupportedMediaType
-	case models.CodeRequestLimitExceeded:
-		return fiber.StatusTooManyRequests
-	case models.CodeUnsupportedMethod:
-		return fiber.StatusNotImplemented
-	case models.CodeServerUnavailable:
-		return fiber.StatusServiceUnavailable
-	case models.CodeTimeLimitExceeded:
-		return fiber.StatusGatewayTimeout
-	}
-	return fiber.StatusInternalServerError
-}
-
 func requestID(c *fiber.Ctx) string {
 	id, _ := c.Locals(LocalRequestID).(string)
 	return id
@@ -67,7 +35,7 @@ func ok(c *fiber.Ctx, code models.Code, data any) error {
 	if code == models.CodeCreated {
 		msg = "Created"
 	}
-	return c.Status(statusOf(code)).JSON(Envelope{Code: code, Message: msg, RequestID: requestID(c), Data: data})
+	return c.Status(code.Status()).JSON(Envelope{Code: code, Message: msg, RequestID: requestID(c), Data: data})
 }
 
 // WriteError writes err as an error envelope. Domain errors keep their code
@@ -96,7 +64,7 @@ func WriteError(c *fiber.Ctx, log *slog.Logger, err error) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="tokendesk API", charset="UTF-8"`)
 	}
 	if status == 0 {
-		status = statusOf(e.Code)
+		status = e.Code.Status()
 	}
 	return c.Status(status).JSON(Envelope{Code: e.Code, Message: e.Message, RequestID: requestID(c), Data: errorData{Field: e.Field}})
 }

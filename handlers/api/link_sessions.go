@@ -61,7 +61,7 @@ func (h *Handler) CreateLinkSession(c *fiber.Ctx) error {
 func (h *Handler) writeRefusal(c *fiber.Ctx, r *models.TokenRefusedError) error {
 	// RFC 6750: a refused Bearer token is answered with this challenge.
 	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="tokendesk link", error="invalid_token"`)
-	return c.Status(statusOf(r.Err.Code)).JSON(Envelope{Code: r.Err.Code, Message: r.Err.Message, RequestID: requestID(c), Data: refusalData{Reason: r.Reason}})
+	return c.Status(r.Err.Code.Status()).JSON(Envelope{Code: r.Err.Code, Message: r.Err.Message, RequestID: requestID(c), Data: refusalData{Reason: r.Reason}})
 }
 
 // bearerToken reads an Authorization header of the Bearer scheme.

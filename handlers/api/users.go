@@ -95,21 +95,8 @@ func parseUserListQuery(size, cursor, startDate, endDate string) (models.UserFil
 	if f.Cursor, err = models.DecodeCursor(cursor); err != nil {
 		return f, err
 	}
-	if f.CreatedFrom, err = models.ParseDate("startDate", startDate); err != nil {
-		return f, err
-	}
-	end, err := models.ParseDate("endDate", endDate)
-	if err != nil {
-		return f, err
-	}
-	if end != nil {
-		next := end.AddDate(0, 0, 1)
-		f.CreatedBefore = &next
-		if f.CreatedFrom != nil && end.Before(*f.CreatedFrom) {
-			return f, models.FieldError("endDate", "endDate %s is before startDate %s", endDate, startDate)
-		}
-	}
-	return f, nil
+	f.CreatedFrom, f.CreatedBefore, err = models.ParseDateRange(startDate, endDate)
+	return f, err
 }
 
 // nullable turns "no next page" into JSON null.

@@ -9,25 +9,6 @@ import (
 	"tokendesk/views"
 )
 
-// statusOf maps the domain codes to HTTP statuses for pages.
-func statusOf(code models.Code) int {
-	switch code {
-	case models.CodeInvalidParameters, models.CodeInvalidCredentials:
-		return fiber.StatusBadRequest
-	case models.CodeInvalidToken:
-		return fiber.StatusUnauthorized
-	case models.CodeUnauthorizedAccess:
-		return fiber.StatusForbidden
-	case models.CodeMissingResource:
-		return fiber.StatusNotFound
-	case models.CodeConflict:
-		return fiber.StatusConflict
-	case models.CodeRequestLimitExceeded:
-		return fiber.StatusTooManyRequests
-	}
-	return fiber.StatusInternalServerError
-}
-
 var titles = map[int]string{
 	fiber.StatusBadRequest:          "That request was not right",
 	fiber.StatusUnauthorized:        "Not allowed",
@@ -49,7 +30,7 @@ func (h *Handler) fail(c *fiber.Ctx, err error, onField func(field, msg string) 
 		if e.Field != "" && onField != nil {
 			return onField(e.Field, e.Message)
 		}
-		status := statusOf(e.Code)
+		status := e.Code.Status()
 		if status != fiber.StatusInternalServerError {
 			return h.errorPage(c, status, e.Message)
 		}

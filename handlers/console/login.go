@@ -81,7 +81,7 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 		if wait > 0 {
 			again.Error += fmt.Sprintf(" Wait %s before the next try.", waitWords(wait))
 		}
-		return h.renderLogin(c, statusOf(e.Code), again)
+		return h.renderLogin(c, e.Code.Status(), again)
 	}
 	h.throttle.succeed(ip, email)
 	raw, sess, err := h.store.CreateSession(c.UserContext(), op, ip, c.Get(fiber.HeaderUserAgent), h.idle)
