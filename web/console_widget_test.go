@@ -146,7 +146,7 @@ func TestWidgetEmulatorPage(t *testing.T) {
 		{name: "a SANDBOX token of 2 seconds is issued and ready to launch", method: "POST", path: "/widget",
 			form: issue("{sandboxUser}", "2s"), status: 201, launch: true,
 			kept: map[string]string{"userId": "{sandboxUser}", "lifetime": "2s"},
-			has:  []string{`data-autolaunch="true"`, `data-testid="launch-token-value"`, "Issued a 2 seconds SANDBOX token"},
+			has:  []string{`data-autolaunch="true"`, `data-testid="launch-token-value"`, "Issued a SANDBOX token for {sandboxUser} that lives 2 seconds."},
 			check: func(t *testing.T, doc *goquery.Document) {
 				textOf(`[data-testid=launch-mode]`, "SANDBOX")(t, doc)
 				textOf(`[data-testid=launch-user]`, f.sandboxUser)(t, doc)

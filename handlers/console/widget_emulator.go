@@ -151,7 +151,7 @@ func (h *Handler) WidgetLaunch(c *fiber.Ctx) error {
 		Issued: true, AccessToken: tok.AccessToken, TokenID: tok.ID, UserID: tok.UserID,
 		Mode: string(tok.Mode), ExpiresAt: tok.ExpiresAt, AutoLaunch: f.AutoLaunch,
 	}
-	p.Flash = &views.Flash{Kind: "ok", Text: "Issued a " + views.Span(ttl) + " " + string(m) + " token for " + tok.UserID + "."}
+	p.Flash = &views.Flash{Kind: "ok", Text: "Issued a " + string(m) + " token for " + tok.UserID + " that lives " + views.Span(ttl) + "."}
 	return renderSecret(c, fiber.StatusCreated, views.WidgetEmulator(p, v))
 }
 
