@@ -49,6 +49,8 @@ func (p Page) ModeSection() string {
 		return "/users"
 	case "inspect":
 		return "/tokens/inspect"
+	case "widget":
+		return "/widget"
 	case "keys":
 		return "/keys"
 	case "audit":

@@ -40,6 +40,8 @@ var consoleRoles = map[string]models.Role{
 	"POST /tokens/:id/revoke":     models.RoleDeveloper,
 	"GET /tokens/inspect":         models.RoleSupport,
 	"POST /tokens/inspect":        models.RoleSupport,
+	"GET /widget":                 models.RoleSupport,
+	"POST /widget":                models.RoleSupport,
 	"GET /keys":                   models.RoleDeveloper,
 	"POST /keys":                  models.RoleDeveloper,
 	"POST /keys/:id/revoke":       models.RoleDeveloper,

@@ -87,6 +87,10 @@ func (a *App) consoleRoutes() {
 	app.Get("/tokens/inspect", session, support, con.TokenInspectForm)
 	app.Post("/tokens/inspect", session, csrf, support, con.TokenInspect)
 
+	// Widget emulator: issue or paste a token and start the widget with it.
+	app.Get("/widget", session, support, con.WidgetEmulator)
+	app.Post("/widget", session, csrf, support, con.WidgetLaunch)
+
 	// API keys.
 	app.Get("/keys", session, developer, con.KeyList)
 	app.Post("/keys", session, csrf, developer, con.KeyCreate)
