@@ -99,10 +99,11 @@ func (s *Store) newToken(mode Mode, userID, issuedBy string, ttl time.Duration) 
 	now := s.Now()
 	t := &IssuedToken{LinkToken: LinkToken{
 		ID: "tk-" + randomHex(s.Rand, 16), Mode: mode, UserID: userID, IssuedBy: issuedBy,
-		// Whole seconds: the token's exp claim has second precision, and the
-		// row must say exactly what the token says.
+		// Whole seconds: the token's claims have second precision, and the
+		// row must say exactly what the token says. Expiry rounds up, so a
+		// token lives at least its lifetime (a 1-second token is usable).
 		IssuedAt:  now.Truncate(time.Second),
-		ExpiresAt: now.Add(ttl).Truncate(time.Second),
+		ExpiresAt: ceilSecond(now.Add(ttl)),
 	}}
 	raw, err := s.signToken(&t.LinkToken)
 	if err != nil {
@@ -111,6 +112,13 @@ func (s *Store) newToken(mode Mode, userID, issuedBy string, ttl time.Duration) 
 	t.AccessToken = raw
 	t.TokenHash = HashToken(raw)
 	return t, nil
+}
+
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 // ParsedToken is what a raw token says about itself once its signature is checked.
