@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Audit actions the console records. Kept here so the list is in one place.
@@ -19,7 +20,28 @@ const (
 	AuditOperatorCreated = "operator_created"
 	AuditOperatorOff     = "operator_disabled"
 	AuditSessionRevoked  = "session_revoked"
+
+	AuditOperatorRole    = "operator_role_changed"
+	AuditSessionsRevoked = "operator_sessions_revoked"
+	AuditWebhookCreated  = "webhook_created"
+	AuditWebhookUpdated  = "webhook_updated"
+	AuditWebhookDeleted  = "webhook_deleted"
+	AuditWebhookEnabled  = "webhook_enabled"
+	AuditSecretRevealed  = "webhook_secret_revealed"
+	AuditSecretRotated   = "webhook_secret_rotated"
+	AuditTestEventSent   = "webhook_test_sent"
+	AuditDeliveryResent  = "delivery_resent"
+	AuditFailedRecovered = "webhook_failed_recovered"
 )
+
+// AuditActions lists every action, for the audit log's filter.
+var AuditActions = []string{
+	AuditSignedIn, AuditSignInFailed, AuditSignedOut, AuditModeSwitched, AuditUserCreated, AuditTokenRefreshed,
+	AuditTokenRevoked, AuditKeyCreated, AuditKeyRevoked, AuditOperatorCreated, AuditOperatorOff, AuditOperatorRole,
+	AuditSessionRevoked, AuditSessionsRevoked, AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted,
+	AuditWebhookEnabled, AuditSecretRevealed, AuditSecretRotated, AuditTestEventSent, AuditDeliveryResent,
+	AuditFailedRecovered,
+}
 
 // AuditFilter narrows the audit log. Empty fields do not filter.
 type AuditFilter struct {
@@ -27,6 +49,9 @@ type AuditFilter struct {
 	Cursor     *Cursor
 	TargetID   string
 	OperatorID string
+	Action     string
+	From       *time.Time // inclusive
+	Before     *time.Time // exclusive
 }
 
 // AuditPage is one page of audit entries, newest first.
@@ -47,6 +72,15 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, error
 	}
 	if f.OperatorID != "" {
 		q = q.Where("operator_id = ?", f.OperatorID)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.From != nil {
+		q = q.Where("created_at >= ?", ms(*f.From))
+	}
+	if f.Before != nil {
+		q = q.Where("created_at < ?", ms(*f.Before))
 	}
 	if f.Cursor != nil {
 		where, args := keyset(f.Cursor)
