@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Audit actions the console records. Kept here so the list is in one place.
@@ -66,7 +68,24 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, error
 	if f.Size <= 0 || f.Size > MaxPageSize {
 		f.Size = 50
 	}
-	q := s.read(ctx).Model(&AuditEntry{})
+	var items []AuditEntry
+	if err := auditListQuery(s.read(ctx), f).Find(&items).Error; err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	page := &AuditPage{Items: items}
+	if len(items) > f.Size {
+		page.Items = items[:f.Size]
+		last := page.Items[f.Size-1]
+		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}
+
+func auditListQuery(db *gorm.DB, f AuditFilter) *gorm.DB {
+	if f.Size <= 0 || f.Size > MaxPageSize {
+		f.Size = 50
+	}
+	q := db.Model(&AuditEntry{})
 	if f.TargetID != "" {
 		q = q.Where("target_id = ?", f.TargetID)
 	}
@@ -86,15 +105,5 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, error
 		where, args := keyset(f.Cursor)
 		q = q.Where(where, args...)
 	}
-	var items []AuditEntry
-	if err := q.Order("created_at DESC, id DESC").Limit(f.Size + 1).Find(&items).Error; err != nil {
-		return nil, fmt.Errorf("list audit entries: %w", err)
-	}
-	page := &AuditPage{Items: items}
-	if len(items) > f.Size {
-		page.Items = items[:f.Size]
-		last := page.Items[f.Size-1]
-		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
-	}
-	return page, nil
+	return q.Order("created_at DESC, id DESC").Limit(f.Size + 1)
 }

@@ -238,4 +238,8 @@ CREATE INDEX link_tokens_active ON link_tokens(mode, expires_at) WHERE consumed_
 // cursor uses, so no filter sorts rows in a temporary tree.
 const schemaConsole2 = `
 CREATE INDEX audit_action ON audit_entries(action, created_at, id);
+DROP INDEX audit_operator;
+CREATE INDEX audit_operator_created ON audit_entries(operator_id, created_at, id);
+DROP INDEX audit_target;
+CREATE INDEX audit_target_created ON audit_entries(target_id, created_at, id);
 `
