@@ -54,7 +54,7 @@ func Audit(p Page, v AuditView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Audit log</h1><p>Every operator action, newest first, in both modes.</p></div></div><form class=\"filters\" action=\"/audit\" method=\"get\" data-testid=\"audit-filters\"><div class=\"row\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Audit log</h1><p>Every operator action, newest first, in both modes.</p></div></div><form class=\"filters\" action=\"/audit\" method=\"get\" data-testid=\"audit-filters\"><div class=\"filter-grid\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -99,7 +99,7 @@ func Deliveries(p Page, v DeliveriesView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><form class=\"filters\" action=\"/deliveries\" method=\"get\" data-testid=\"delivery-filters\"><div class=\"row\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><form class=\"filters\" action=\"/deliveries\" method=\"get\" data-testid=\"delivery-filters\"><div class=\"filter-grid\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

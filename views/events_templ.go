@@ -76,7 +76,7 @@ func Events(p Page, v EventsView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, ", newest first. Each event is delivered to every subscribed endpoint.</p></div></div><form class=\"filters\" action=\"/events\" method=\"get\" data-testid=\"event-filters\"><div class=\"row\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, ", newest first. Each event is delivered to every subscribed endpoint.</p></div></div><form class=\"filters\" action=\"/events\" method=\"get\" data-testid=\"event-filters\"><div class=\"filter-grid\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

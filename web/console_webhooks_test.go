@@ -164,7 +164,7 @@ func TestWebhookPagesInSandbox(t *testing.T) {
 			hasNot: []string{"s3cret-value"}},
 		{name: "creating an endpoint with bad fields shows every error beside its field with the input kept", method: "POST", path: "/webhooks",
 			form: url.Values{"name": {" "}, "url": {"ftp://example.com/<x>"}, "active": {"true"}}, status: 400,
-			has: []string{"Name must be 1 to 200 characters", "Url must be an absolute http:// or https:// URL", "EventTypes must list at least one event type",
+			has: []string{"Give the endpoint a name, up to 200 characters.", "Url must be an absolute http:// or https:// URL", "EventTypes must list at least one event type",
 				`value="ftp://example.com/&lt;x&gt;"`, `data-testid="field-error"`}},
 		{name: "creating an endpoint with a too-long secret says so beside the secret", method: "POST", path: "/webhooks",
 			form: url.Values{"name": {"x"}, "url": {"http://127.0.0.1:1/"}, "eventTypes": {"USER_CREATED"}, "secret": {strings.Repeat("s", 65)}}, status: 400,

@@ -50,6 +50,13 @@ func (f webhookForm) Validate(m models.Mode, create bool) map[string]string {
 	for field, msg := range in.FieldErrors(m, create) {
 		errs[field] = sentence(msg)
 	}
+	// The contract's length messages read oddly for an empty box.
+	if strings.TrimSpace(f.Name) == "" {
+		errs["name"] = "Give the endpoint a name, up to 200 characters."
+	}
+	if f.URL == "" {
+		errs["url"] = "Enter the URL events are sent to."
+	}
 	return errs
 }
 
