@@ -11,7 +11,7 @@ import (
 // Page is what every signed-in page's layout needs.
 type Page struct {
 	Title    string
-	Section  string // which tab is current: dashboard, users, inspect, keys, audit, sessions, operators
+	Section  string // which tab is current: dashboard, users, inspect, webhooks, deliveries, events, keys, audit, sessions, operators
 	Mode     string // SANDBOX or PRODUCTION
 	Operator string // email
 	Role     string

@@ -46,6 +46,8 @@ func (h *Handler) WebhookSecretRotate(c *fiber.Ctx) error {
 	if strings.TrimSpace(newSecret) == "" && newSecret != "" {
 		return again("A secret of only spaces is too easy to get wrong; type one or leave the box empty.")
 	}
+	// The confirmation page carries a typed secret: no cache may keep it.
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	ok, err := h.confirmed(c, false, views.ConfirmView{
 		Title:   "Rotate the secret of " + ep.Name + "?",
 		Message: "Requests are signed with the new secret and, for the next 24 hours, also with the current one. The receiver must switch to the new secret within 24 hours.",
