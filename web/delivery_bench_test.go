@@ -75,8 +75,8 @@ func benchDeliveryPages(b *testing.B, path string, deliveries int) {
 	c := a.client(b)
 	c.signIn(testAdminEmail, testAdminPassword)
 
-	// A delivery in the middle of the table, a user with deliveries, a day
-	// in the middle of the span and a cursor deep into the log.
+	// A delivery in the middle of the table, a user with deliveries, three
+	// days before it (a full page even at 1k) and a cursor deep into the log.
 	mid := deliveries / 2
 	var midCreated int64
 	a.store.R.Raw("SELECT created_at FROM deliveries WHERE id = ?", fmt.Sprintf(benchDeliveryIDFmt, mid)).Scan(&midCreated)
@@ -89,11 +89,12 @@ func benchDeliveryPages(b *testing.B, path string, deliveries int) {
 	ep := fmt.Sprintf(benchEndpointIDFmt, 1)
 	pages := []struct{ name, path string }{
 		{"log", "/deliveries"},
-		{"log by status", "/deliveries?status=FAILED"},
+		{"log by status succeeded", "/deliveries?status=SUCCEEDED"},
+		{"log by status failed", "/deliveries?status=FAILED"},
 		{"log by endpoint", "/deliveries?endpoint=" + ep},
 		{"log by event type", "/deliveries?type=USER_CREATED"},
 		{"log by user", "/deliveries?user=" + user},
-		{"log by time", "/deliveries?from=" + url.QueryEscape(day.Add(-time.Hour).Format("2006-01-02T15:04")) + "&to=" + url.QueryEscape(day.Format("2006-01-02T15:04"))},
+		{"log by time", "/deliveries?from=" + url.QueryEscape(day.Add(-benchDeliverySpan/10).Format("2006-01-02T15:04")) + "&to=" + url.QueryEscape(day.Format("2006-01-02T15:04"))},
 		{"log deep cursor", "/deliveries?cursor=" + url.QueryEscape(deep)},
 		{"log by status deep cursor", "/deliveries?status=FAILED&cursor=" + url.QueryEscape(deep)},
 		{"delivery detail", "/deliveries/" + fmt.Sprintf(benchDeliveryIDFmt, mid)},
