@@ -3,6 +3,9 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"gorm.io/gorm"
 )
 
 // Audit actions the console records. Kept here so the list is in one place.
@@ -19,7 +22,28 @@ const (
 	AuditOperatorCreated = "operator_created"
 	AuditOperatorOff     = "operator_disabled"
 	AuditSessionRevoked  = "session_revoked"
+
+	AuditOperatorRole    = "operator_role_changed"
+	AuditSessionsRevoked = "operator_sessions_revoked"
+	AuditWebhookCreated  = "webhook_created"
+	AuditWebhookUpdated  = "webhook_updated"
+	AuditWebhookDeleted  = "webhook_deleted"
+	AuditWebhookEnabled  = "webhook_enabled"
+	AuditSecretRevealed  = "webhook_secret_revealed"
+	AuditSecretRotated   = "webhook_secret_rotated"
+	AuditTestEventSent   = "webhook_test_sent"
+	AuditDeliveryResent  = "delivery_resent"
+	AuditFailedRecovered = "webhook_failed_recovered"
 )
+
+// AuditActions lists every action, for the audit log's filter.
+var AuditActions = []string{
+	AuditSignedIn, AuditSignInFailed, AuditSignedOut, AuditModeSwitched, AuditUserCreated, AuditTokenRefreshed,
+	AuditTokenRevoked, AuditKeyCreated, AuditKeyRevoked, AuditOperatorCreated, AuditOperatorOff, AuditOperatorRole,
+	AuditSessionRevoked, AuditSessionsRevoked, AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted,
+	AuditWebhookEnabled, AuditSecretRevealed, AuditSecretRotated, AuditTestEventSent, AuditDeliveryResent,
+	AuditFailedRecovered,
+}
 
 // AuditFilter narrows the audit log. Empty fields do not filter.
 type AuditFilter struct {
@@ -27,6 +51,9 @@ type AuditFilter struct {
 	Cursor     *Cursor
 	TargetID   string
 	OperatorID string
+	Action     string
+	From       *time.Time // inclusive
+	Before     *time.Time // exclusive
 }
 
 // AuditPage is one page of audit entries, newest first.
@@ -41,19 +68,8 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, error
 	if f.Size <= 0 || f.Size > MaxPageSize {
 		f.Size = 50
 	}
-	q := s.read(ctx).Model(&AuditEntry{})
-	if f.TargetID != "" {
-		q = q.Where("target_id = ?", f.TargetID)
-	}
-	if f.OperatorID != "" {
-		q = q.Where("operator_id = ?", f.OperatorID)
-	}
-	if f.Cursor != nil {
-		where, args := keyset(f.Cursor)
-		q = q.Where(where, args...)
-	}
 	var items []AuditEntry
-	if err := q.Order("created_at DESC, id DESC").Limit(f.Size + 1).Find(&items).Error; err != nil {
+	if err := auditListQuery(s.read(ctx), f).Find(&items).Error; err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
 	page := &AuditPage{Items: items}
@@ -63,4 +79,31 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, error
 		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
 	}
 	return page, nil
+}
+
+func auditListQuery(db *gorm.DB, f AuditFilter) *gorm.DB {
+	if f.Size <= 0 || f.Size > MaxPageSize {
+		f.Size = 50
+	}
+	q := db.Model(&AuditEntry{})
+	if f.TargetID != "" {
+		q = q.Where("target_id = ?", f.TargetID)
+	}
+	if f.OperatorID != "" {
+		q = q.Where("operator_id = ?", f.OperatorID)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.From != nil {
+		q = q.Where("created_at >= ?", ms(*f.From))
+	}
+	if f.Before != nil {
+		q = q.Where("created_at < ?", ms(*f.Before))
+	}
+	if f.Cursor != nil {
+		where, args := keyset(f.Cursor)
+		q = q.Where(where, args...)
+	}
+	return q.Order("created_at DESC, id DESC").Limit(f.Size + 1)
 }

@@ -91,7 +91,10 @@ func ParseDateRange(startDate, endDate string) (from, before *time.Time, err err
 	return from, &next, nil
 }
 
-// keyset adds "older than the cursor" to a newest-first query.
+// keyset adds "older than the cursor" to a newest-first query. The plain
+// created_at <= bound is implied by the OR, but SQLite only turns a bound it
+// can see on its own into an index range: without it a deep page walks the
+// index from the newest row down to the cursor.
 func keyset(c *Cursor) (string, []any) {
-	return "(created_at < ? OR (created_at = ? AND id < ?))", []any{ms(c.At), ms(c.At), c.ID}
+	return "created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))", []any{ms(c.At), ms(c.At), ms(c.At), c.ID}
 }

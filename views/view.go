@@ -11,7 +11,7 @@ import (
 // Page is what every signed-in page's layout needs.
 type Page struct {
 	Title    string
-	Section  string // which tab is current: dashboard, users, inspect, keys, audit, sessions, operators
+	Section  string // which tab is current: dashboard, users, inspect, webhooks, deliveries, events, keys, audit, sessions, operators
 	Mode     string // SANDBOX or PRODUCTION
 	Operator string // email
 	Role     string
@@ -21,6 +21,9 @@ type Page struct {
 	Search   string // the search box's value
 	Can      Perms
 	Flash    *Flash
+	// Refresh, when above zero, reloads the page after that many seconds
+	// with a meta refresh: live without script while work is pending.
+	Refresh int
 }
 
 // Perms says which actions the operator's role allows, so pages hide the rest.
@@ -30,6 +33,8 @@ type Perms struct {
 	RevokeTokens bool
 	Keys         bool
 	Operators    bool
+	Endpoints    bool // create, edit, delete endpoints; see and rotate secrets; test; recover
+	Resend       bool // resend one delivery
 }
 
 // Flash is a one-line outcome shown above the page's content.
@@ -59,6 +64,12 @@ func (p Page) ModeSection() string {
 		return "/sessions"
 	case "operators":
 		return "/operators"
+	case "webhooks":
+		return "/webhooks"
+	case "deliveries":
+		return "/deliveries"
+	case "events":
+		return "/events"
 	}
 	return "/"
 }
@@ -154,4 +165,24 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// auditTargetURL links an audit entry's target to its page, when it has one.
+func auditTargetURL(targetType, id string) string {
+	if id == "" {
+		return ""
+	}
+	switch targetType {
+	case "user":
+		return "/users/" + id
+	case "webhook":
+		return "/webhooks/" + id
+	case "delivery":
+		return "/deliveries/" + id
+	case "event":
+		return "/events/" + id
+	case "operator":
+		return "/operators/" + id
+	}
+	return ""
 }

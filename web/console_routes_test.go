@@ -51,6 +51,26 @@ var consoleRoles = map[string]models.Role{
 	"GET /operators":              models.RoleAdmin,
 	"POST /operators":             models.RoleAdmin,
 	"POST /operators/:id/disable": models.RoleAdmin,
+
+	"GET /webhooks":                       models.RoleSupport,
+	"GET /webhooks/new":                   models.RoleDeveloper,
+	"POST /webhooks":                      models.RoleDeveloper,
+	"GET /webhooks/:id":                   models.RoleSupport,
+	"POST /webhooks/:id":                  models.RoleDeveloper,
+	"POST /webhooks/:id/delete":           models.RoleDeveloper,
+	"POST /webhooks/:id/enable":           models.RoleDeveloper,
+	"POST /webhooks/:id/secret":           models.RoleDeveloper,
+	"POST /webhooks/:id/rotate":           models.RoleDeveloper,
+	"POST /webhooks/:id/test":             models.RoleDeveloper,
+	"POST /webhooks/:id/recover":          models.RoleDeveloper,
+	"GET /deliveries":                     models.RoleSupport,
+	"GET /deliveries/:id":                 models.RoleSupport,
+	"POST /deliveries/:id/resend":         models.RoleSupport,
+	"GET /events":                         models.RoleSupport,
+	"GET /events/:id":                     models.RoleSupport,
+	"GET /operators/:id":                  models.RoleAdmin,
+	"POST /operators/:id/role":            models.RoleAdmin,
+	"POST /operators/:id/sessions/revoke": models.RoleAdmin,
 }
 
 func consoleRoutesOf(a *App) []fiber.Route {

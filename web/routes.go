@@ -96,12 +96,36 @@ func (a *App) consoleRoutes() {
 	app.Post("/keys", session, csrf, developer, con.KeyCreate)
 	app.Post("/keys/:id/revoke", session, csrf, developer, con.KeyRevoke)
 
+	// Webhook endpoints: support reads, developers change. Secrets are
+	// revealed by POST so every look is audited and carries CSRF.
+	app.Get("/webhooks", session, support, con.WebhookList)
+	app.Get("/webhooks/new", session, developer, con.WebhookNew)
+	app.Post("/webhooks", session, csrf, developer, con.WebhookCreate)
+	app.Get("/webhooks/:id", session, support, con.WebhookShow)
+	app.Post("/webhooks/:id", session, csrf, developer, con.WebhookUpdate)
+	app.Post("/webhooks/:id/delete", session, csrf, developer, con.WebhookDelete)
+	app.Post("/webhooks/:id/enable", session, csrf, developer, con.WebhookEnable)
+	app.Post("/webhooks/:id/secret", session, csrf, developer, con.WebhookSecretReveal)
+	app.Post("/webhooks/:id/rotate", session, csrf, developer, con.WebhookSecretRotate)
+	app.Post("/webhooks/:id/test", session, csrf, developer, con.WebhookTestEvent)
+	app.Post("/webhooks/:id/recover", session, csrf, developer, con.WebhookRecover)
+
+	// Delivery log and events. Support may resend one delivery.
+	app.Get("/deliveries", session, support, con.DeliveryList)
+	app.Get("/deliveries/:id", session, support, con.DeliveryShow)
+	app.Post("/deliveries/:id/resend", session, csrf, support, con.DeliveryResend)
+	app.Get("/events", session, support, con.EventList)
+	app.Get("/events/:id", session, support, con.EventShow)
+
 	// Team, sessions and the audit log.
 	app.Get("/audit", session, support, con.AuditList)
 	app.Get("/sessions", session, support, con.SessionList)
 	app.Post("/sessions/:id/revoke", session, csrf, support, con.SessionRevoke)
 	app.Get("/operators", session, admin, con.OperatorList)
 	app.Post("/operators", session, csrf, admin, con.OperatorCreate)
+	app.Get("/operators/:id", session, admin, con.OperatorShow)
+	app.Post("/operators/:id/role", session, csrf, admin, con.OperatorRole)
+	app.Post("/operators/:id/sessions/revoke", session, csrf, admin, con.OperatorSessionsRevoke)
 	app.Post("/operators/:id/disable", session, csrf, admin, con.OperatorDisable)
 }
 

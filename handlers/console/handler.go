@@ -68,6 +68,8 @@ func perms(r models.Role) views.Perms {
 		RevokeTokens: r.AtLeast(models.RoleDeveloper),
 		Keys:         r.AtLeast(models.RoleDeveloper),
 		Operators:    r.AtLeast(models.RoleAdmin),
+		Endpoints:    r.AtLeast(models.RoleDeveloper),
+		Resend:       r.AtLeast(models.RoleSupport),
 	}
 }
 

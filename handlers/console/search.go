@@ -26,9 +26,13 @@ func (h *Handler) Search(c *fiber.Ctx) error {
 	switch r.Kind {
 	case models.FoundUser:
 		return c.Redirect("/users/"+url.PathEscape(r.ID), fiber.StatusSeeOther)
-	case models.FoundToken, models.FoundEvent, models.FoundDelivery:
-		// Token, event and delivery rows are listed on their user's page.
+	case models.FoundToken:
+		// Tokens are listed on their user's page.
 		return c.Redirect("/users/"+url.PathEscape(r.UserID)+"?highlight="+url.QueryEscape(r.ID)+"#"+r.ID, fiber.StatusSeeOther)
+	case models.FoundEvent:
+		return c.Redirect("/events/"+url.PathEscape(r.ID), fiber.StatusSeeOther)
+	case models.FoundDelivery:
+		return c.Redirect("/deliveries/"+url.PathEscape(r.ID), fiber.StatusSeeOther)
 	case models.FoundEndpoint:
 		return c.Redirect("/webhooks/"+url.PathEscape(r.ID), fiber.StatusSeeOther)
 	case models.FoundRawToken:

@@ -47,5 +47,5 @@ func (h *Handler) SessionRevoke(c *fiber.Ctx) error {
 		h.clearSessionCookie(c)
 		return c.Redirect("/login", fiber.StatusSeeOther)
 	}
-	return c.Redirect("/sessions", fiber.StatusSeeOther)
+	return c.Redirect(localPath(c.FormValue("next"), "/sessions"), fiber.StatusSeeOther)
 }

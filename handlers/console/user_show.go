@@ -69,7 +69,7 @@ func (h *Handler) userView(c *fiber.Ctx, u *models.User) (views.UserView, error)
 			name = d.EndpointID
 		}
 		v.Deliveries = append(v.Deliveries, views.DeliveryRow{
-			ID: d.ID, Endpoint: name, Status: d.Status, Attempts: d.AttemptCount,
+			ID: d.ID, EndpointID: d.EndpointID, Endpoint: name, Status: d.Status, Attempts: d.AttemptCount,
 			LastCode: d.LastStatusCode, LastError: d.LastError, CreatedAt: d.CreatedAt,
 		})
 	}
@@ -88,7 +88,7 @@ func auditRows(es []models.AuditEntry) []views.AuditRow {
 		if who == "" {
 			who = e.OperatorID
 		}
-		rows[i] = views.AuditRow{At: e.CreatedAt, Operator: who, Action: e.Action, Mode: string(e.Mode), Target: e.TargetID, Detail: e.Detail, IP: e.IP}
+		rows[i] = views.AuditRow{At: e.CreatedAt, Operator: who, Action: e.Action, Mode: string(e.Mode), TargetType: e.TargetType, Target: e.TargetID, Detail: e.Detail, IP: e.IP}
 	}
 	return rows
 }

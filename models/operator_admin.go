@@ -1,0 +1,65 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// SetOperatorRole changes an operator's role. The last enabled admin keeps
+// the role, so the console always has someone who can manage the team. The
+// operator's sessions stay: every request reads the role afresh.
+func (s *Store) SetOperatorRole(ctx context.Context, id string, role Role) (*Operator, error) {
+	if !role.Valid() {
+		return nil, FieldError("role", "role must be admin, developer or support, got %q", truncate(string(role), 30))
+	}
+	var op Operator
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		err := tx.Where("id = ?", id).Take(&op).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return NotFound("operator", id)
+		}
+		if err != nil {
+			return err
+		}
+		if op.Role == role {
+			return nil
+		}
+		if op.Role == RoleAdmin && op.DisabledAt == nil {
+			var admins int64
+			if err := tx.Model(&Operator{}).Where("role = ? AND disabled_at IS NULL", RoleAdmin).Count(&admins).Error; err != nil {
+				return err
+			}
+			if admins <= 1 {
+				return FieldError("role", "%s is the last enabled admin; make someone else admin first", op.Email)
+			}
+		}
+		op.Role = role
+		return tx.Model(&Operator{}).Where("id = ?", id).Update("role", string(role)).Error
+	})
+	if err != nil {
+		if e, ok := AsError(err); ok {
+			return nil, e
+		}
+		return nil, fmt.Errorf("set role of operator %s: %w", id, err)
+	}
+	return &op, nil
+}
+
+// RevokeOperatorSessions ends every live session of an operator and says
+// how many there were. The operator can sign in again.
+func (s *Store) RevokeOperatorSessions(ctx context.Context, id string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Session{}).Where("operator_id = ? AND revoked_at IS NULL AND expires_at > ?", id, ms(s.Now())).
+			Update("revoked_at", ms(s.Now()))
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions of operator %s: %w", id, err)
+	}
+	return int(n), nil
+}
