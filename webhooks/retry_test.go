@@ -216,7 +216,7 @@ func TestEndpointHealth(t *testing.T) {
 		}
 
 		t.Run("and recovering it re-enables it and re-sends the failed deliveries", func(t *testing.T) {
-			gone.respond = nil // answers 200 from now on
+			gone.setRespond(nil)
 			if _, err := s.RecoverFailed(ctx, models.Sandbox, ep.ID, time.Time{}, "ops@example.com"); models.ErrorCode(err) != models.CodeConflict {
 				t.Fatalf("recovering deliveries of a disabled endpoint: got %v, want CONFLICT", err)
 			}
