@@ -49,7 +49,7 @@ func (d *Dispatcher) attempt(c *models.Claim) result {
 		return result{claim: c, release: true}
 	}
 
-	out := models.AttemptResult{DisableAfter: d.cfg.DisableAfter}
+	out := models.AttemptResult{Claim: c, DisableAfter: d.cfg.DisableAfter}
 	if resp != nil {
 		a.ResponseStatus = resp.StatusCode
 		a.ResponseHeaders = flatten(resp.Header, maxResponseHeaders)
