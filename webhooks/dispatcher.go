@@ -163,7 +163,7 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 			models.Production: newClient(&Guard{Allowed: cfg.AllowedPrivate}, cfg),
 			models.Sandbox:    newClient(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg),
 		},
-		log:         cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
+		log:      cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
 		wake:     make(chan struct{}, 1),
 		work:     make(chan *models.Claim, capacity),
 		results:  make(chan result, capacity),
