@@ -20,7 +20,7 @@ import (
 // Config tunes the dispatcher. Zero values take the defaults named.
 type Config struct {
 	Workers      int             // concurrent sends; 32
-	Lease        time.Duration   // how long a claimed delivery is ours; 60s, at least Timeout+5s
+	Lease        time.Duration   // how long a claimed delivery is ours; (claimsPerWorker+1)×Timeout+30s, at least Timeout+5s
 	Timeout      time.Duration   // per attempt, connect to last byte kept; 10s
 	Schedule     []time.Duration // waits between automatic attempts; DefaultSchedule
 	Jitter       float64         // ±fraction on each wait; DefaultJitter, negative for none
@@ -42,9 +42,16 @@ const DefaultRetention = 30 * 24 * time.Hour
 // Batch bounds: big enough that one commit carries many deliveries under
 // load, small enough that a claim never sits long before it is sent.
 const (
-	maxClaimBatch  = 128
+	maxClaimBatch  = 256
 	maxRecordBatch = 256
 	pruneEvery     = time.Hour
+	// claimsPerWorker bounds what is claimed but not yet recorded. Deep
+	// enough that each commit carries hundreds of deliveries under load;
+	// a claim may then wait several attempts' time before it is sent, which
+	// the default lease covers and workLoop checks.
+	claimsPerWorker = 8
+	// leaseMargin is kept free at the end of a lease for recording.
+	leaseMargin = 2 * time.Second
 )
 
 func (c *Config) setDefaults() error {
@@ -55,7 +62,7 @@ func (c *Config) setDefaults() error {
 		c.Timeout = 10 * time.Second
 	}
 	if c.Lease <= 0 {
-		c.Lease = 60 * time.Second
+		c.Lease = (claimsPerWorker+1)*c.Timeout + 30*time.Second
 	}
 	if c.Lease < c.Timeout+5*time.Second {
 		return fmt.Errorf("webhook dispatcher: lease %s must exceed the attempt timeout %s by at least 5s", c.Lease, c.Timeout)
@@ -118,7 +125,7 @@ type Dispatcher struct {
 	results chan result
 
 	// outstanding counts claims not yet recorded or released; the pump
-	// keeps it under 2×Workers so no lease waits long in the queue.
+	// keeps it under claimsPerWorker×Workers.
 	outstanding atomic.Int64
 
 	stopping    chan struct{}
@@ -153,7 +160,7 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	capacity := 2 * cfg.Workers
+	capacity := claimsPerWorker * cfg.Workers
 	d := &Dispatcher{
 		store:   store,
 		queue:   queue,
@@ -260,7 +267,7 @@ func dbCtx() (context.Context, context.CancelFunc) {
 // when there may be due work and room for it, claims more. It waits only
 // when there is nothing to record and nothing to claim.
 func (d *Dispatcher) pump() {
-	capacity := int64(2 * d.cfg.Workers)
+	capacity := int64(claimsPerWorker * d.cfg.Workers)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	look := true // whether due work may be waiting: at start, on wake-ups, on timers, after a full claim
@@ -376,6 +383,12 @@ func (d *Dispatcher) nextDue() *time.Time {
 	return next
 }
 
+// leaseCovers reports whether c's lease lasts through a whole attempt.
+func (d *Dispatcher) leaseCovers(c *models.Claim) bool {
+	exp := c.Delivery.LeaseExpiresAt
+	return exp != nil && d.store.Now().Add(d.cfg.Timeout+leaseMargin).Before(*exp)
+}
+
 func (d *Dispatcher) workLoop() {
 	for {
 		select {
@@ -385,6 +398,12 @@ func (d *Dispatcher) workLoop() {
 			if d.stopped() {
 				d.results <- result{claim: c, release: true}
 				return
+			}
+			if !d.leaseCovers(c) {
+				// Waited so long in the queue that the attempt could outlive
+				// the lease, and another process could send it meanwhile.
+				d.results <- result{claim: c, release: true}
+				continue
 			}
 			d.results <- d.attempt(c)
 		}

@@ -3,12 +3,16 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,7 +58,8 @@ func BenchmarkDispatcher(b *testing.B) {
 	}
 	cfg := Config{Workers: workers, Jitter: -1, Owner: "bench", Retention: -1}
 
-	var plainTime, dispatchTime time.Duration
+	var profs []string
+	var plainTime, dispatchTime, plainCPU, dispatchCPU time.Duration
 	n := perRound * b.N
 	b.ResetTimer()
 	for range rounds {
@@ -71,18 +76,26 @@ func BenchmarkDispatcher(b *testing.B) {
 		}
 		b.StartTimer()
 
+		c0 := cpuTime()
 		plainTime += plainClient(b, srv.URL, body, n, workers)
+		c1 := cpuTime()
+		plainCPU += c1 - c0
 
 		d, err := New(s, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		start := time.Now()
+		pf, _ := os.Create(fmt.Sprintf("/tmp/disp%d.prof", len(profs)))
+		profs = append(profs, pf.Name())
+		pprof.StartCPUProfile(pf)
 		d.Start(context.Background())
 		for d.Stats().Succeeded+d.Stats().Failed < int64(n) {
 			time.Sleep(200 * time.Microsecond)
 		}
 		dispatchTime += time.Since(start)
+		pprof.StopCPUProfile()
+		dispatchCPU += cpuTime() - c1
 		if f := d.Stats().Failed; f > 0 {
 			b.Fatalf("%d deliveries failed", f)
 		}
@@ -131,6 +144,8 @@ func BenchmarkDispatcher(b *testing.B) {
 	b.ReportMetric(rate, "deliveries/s")
 	b.ReportMetric(plain, "plain-posts/s")
 	b.ReportMetric(rate/plain, "ratio")
+	b.ReportMetric(float64(dispatchCPU.Microseconds())/total, "cpu-µs/delivery")
+	b.ReportMetric(float64(plainCPU.Microseconds())/total, "cpu-µs/plain-post")
 	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
 }
@@ -162,4 +177,11 @@ func plainClient(b *testing.B, url string, body []byte, n, workers int) time.Dur
 	}
 	wg.Wait()
 	return time.Since(start)
+}
+
+// cpuTime is the CPU this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

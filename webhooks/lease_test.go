@@ -178,7 +178,7 @@ func TestShutdown(t *testing.T) {
 				t.Fatalf("after shutdown: %+v", dl)
 			}
 		}
-		if st := d.Stats(); st.Released != 4 || st.Outstanding != 0 {
+		if st := d.Stats(); st.Released != st.Claimed || st.Succeeded+st.Failed != 0 || st.Outstanding != 0 {
 			t.Fatalf("stats: %+v", st)
 		}
 
