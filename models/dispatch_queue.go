@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // DispatchQueue is the dispatcher's handle on the deliveries: the same
@@ -204,7 +206,7 @@ func scanClaims(ctx context.Context, st *sql.Stmt, now time.Time, limit int) ([]
 		return nil, err
 	}
 	defer rows.Close()
-	var claims []Claim
+	claims := make([]Claim, 0, limit)
 	for rows.Next() {
 		var c Claim
 		d := &c.Delivery
@@ -471,15 +473,64 @@ func updateHealth(ctx context.Context, tx *sql.Tx, h *endpointHealth, r *Attempt
 	return nil
 }
 
+// headersJSON encodes headers as a JSON object with sorted keys, the way
+// encoding/json would, without its reflection: it runs twice per attempt.
 func headersJSON(h map[string]string) (string, error) {
 	if len(h) == 0 {
 		return "{}", nil
 	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return "", fmt.Errorf("encode headers: %w", err)
+	keys := make([]string, 0, len(h))
+	size := 2
+	for k, v := range h {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 6
 	}
-	return string(b), nil
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, h[k])
+	}
+	return string(append(b, '}')), nil
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, "\\ufffd"...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
 }
 
 // ReleaseLeases gives back owner's leases on ids so another dispatcher can

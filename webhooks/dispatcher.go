@@ -390,6 +390,7 @@ func (d *Dispatcher) leaseCovers(c *models.Claim) bool {
 }
 
 func (d *Dispatcher) workLoop() {
+	var sg signer
 	for {
 		select {
 		case <-d.stopping:
@@ -405,7 +406,7 @@ func (d *Dispatcher) workLoop() {
 				d.results <- result{claim: c, release: true}
 				continue
 			}
-			d.results <- d.attempt(c)
+			d.results <- d.attempt(c, &sg)
 		}
 	}
 }

@@ -27,13 +27,13 @@ const (
 
 // attempt sends one claimed delivery and says what should follow. It never
 // returns an error: every failure is part of the attempt's record.
-func (d *Dispatcher) attempt(c *models.Claim) result {
+func (d *Dispatcher) attempt(c *models.Claim, sg *signer) result {
 	start := d.store.Now()
 	ep := &c.Endpoint
 	h := make(http.Header, 8)
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", d.cfg.UserAgent)
-	Sign(h, ep.SigningSecrets(start), c.Delivery.EventID, start, c.Payload)
+	sg.sign(h, ep.SigningSecrets(start), c.Delivery.EventID, start, c.Payload)
 
 	a := models.Attempt{
 		DeliveryID: c.Delivery.ID, Mode: c.Delivery.Mode, Number: c.Number,
