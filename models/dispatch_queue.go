@@ -479,7 +479,8 @@ func headersJSON(h map[string]string) (string, error) {
 	if len(h) == 0 {
 		return "{}", nil
 	}
-	keys := make([]string, 0, len(h))
+	var stack [16]string
+	keys := stack[:0]
 	size := 2
 	for k, v := range h {
 		keys = append(keys, k)

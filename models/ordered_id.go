@@ -1,7 +1,8 @@
 package models
 
 import (
-	"fmt"
+	"encoding/binary"
+	"encoding/hex"
 	"io"
 	"time"
 )
@@ -12,5 +13,10 @@ import (
 // one did instead of a random page, which is most of the write volume at
 // thousands of deliveries a second.
 func orderedID(r io.Reader, t time.Time) string {
-	return fmt.Sprintf("%012x", uint64(t.UnixMilli())&(1<<48-1)) + randomHex(r, 10)
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], uint64(t.UnixMilli())<<16) // 48 bits of milliseconds, then random
+	if _, err := io.ReadFull(r, raw[6:]); err != nil {
+		panic("read random bytes: " + err.Error()) // as randomHex: crypto/rand does not fail
+	}
+	return hex.EncodeToString(raw[:])
 }

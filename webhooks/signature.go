@@ -92,8 +92,10 @@ func (s *signer) sign(h http.Header, secrets []string, eventID string, ts time.T
 	for _, old := range secrets[1:] {
 		sig += " " + standardSignature(s.macs(old).sha256, eventID, ts, body)
 	}
-	h.Set(HeaderSmileSignature, smileSignature(s.macs(secrets[0]).sha512, body))
-	h.Set(HeaderWebhookID, eventID)
-	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	h.Set(HeaderWebhookSignature, sig)
+	// Canonical keys assigned directly: Header.Set would canonicalize the
+	// lower-case names again on every request.
+	h["Smile-Signature"] = []string{smileSignature(s.macs(secrets[0]).sha512, body)}
+	h["Webhook-Id"] = []string{eventID}
+	h["Webhook-Timestamp"] = []string{strconv.FormatInt(ts.Unix(), 10)}
+	h["Webhook-Signature"] = []string{sig}
 }

@@ -1,9 +1,11 @@
 package models
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"maps"
 	"testing"
+	"time"
 )
 
 func TestHeadersJSON(t *testing.T) {
@@ -34,5 +36,19 @@ func TestHeadersJSON(t *testing.T) {
 				t.Fatalf("%s decodes to %v, want %v", got, back, want)
 			}
 		})
+	}
+}
+
+func TestOrderedID(t *testing.T) {
+	t0 := time.UnixMilli(1_700_000_000_000)
+	a, b := orderedID(rand.Reader, t0), orderedID(rand.Reader, t0.Add(time.Millisecond))
+	if !LooksLikeObjectID(a) || !LooksLikeObjectID(b) {
+		t.Fatalf("not 32 hex: %s %s", a, b)
+	}
+	if a >= b {
+		t.Fatalf("ids made later sort earlier: %s then %s", a, b)
+	}
+	if a[:12] != "018bcfe56800" {
+		t.Fatalf("time prefix: got %s", a[:12])
 	}
 }
