@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -24,9 +23,6 @@ func BenchmarkDispatchQueue(b *testing.B) {
 				if _, err := s.CreateUser(ctx, models.Sandbox, nil, "bench"); err != nil {
 					b.Fatal(err)
 				}
-			}
-			if p := os.Getenv("PRAGMA"); p != "" {
-				s.W.Exec(p)
 			}
 			q, err := s.OpenDispatchQueue(ctx)
 			if err != nil {

@@ -70,8 +70,8 @@ func (s *Store) PruneAttempts(ctx context.Context, olderThan time.Time) (int64, 
 
 // NextDueAt returns when the earliest pending delivery nobody holds is due,
 // nil when there is none. The dispatcher sleeps until then. Held rows are
-// skipped (a few, at the front of the index): when a lease runs out, the
-// dispatcher's poll finds it.
+// skipped (at most a few hundred per dispatcher, at the front of the index):
+// when a lease runs out, the dispatcher's poll finds it.
 func (s *Store) NextDueAt(ctx context.Context) (*time.Time, error) {
 	var next sql.NullInt64
 	err := s.read(ctx).Raw(`SELECT next_attempt_at FROM deliveries WHERE status = 'PENDING'

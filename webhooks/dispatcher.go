@@ -20,7 +20,7 @@ import (
 // Config tunes the dispatcher. Zero values take the defaults named.
 type Config struct {
 	Workers      int             // concurrent sends; 32
-	Lease        time.Duration   // how long a claimed delivery is ours; (claimsPerWorker+1)×Timeout+30s, at least Timeout+5s
+	Lease        time.Duration   // how long a claim is ours; 9×Timeout+30s (120s), at least Timeout+5s
 	Timeout      time.Duration   // per attempt, connect to last byte kept; 10s
 	Schedule     []time.Duration // waits between automatic attempts; DefaultSchedule
 	Jitter       float64         // ±fraction on each wait; DefaultJitter, negative for none
@@ -39,8 +39,7 @@ type Config struct {
 // DefaultRetention is how long attempts are kept.
 const DefaultRetention = 30 * 24 * time.Hour
 
-// Batch bounds: big enough that one commit carries many deliveries under
-// load, small enough that a claim never sits long before it is sent.
+// Batch bounds: one commit carries up to a few hundred deliveries under load.
 const (
 	maxClaimBatch  = 256
 	maxRecordBatch = 256

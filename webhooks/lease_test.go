@@ -238,6 +238,7 @@ func TestPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pruner.Shutdown(context.Background())
 	pruner.Prune()
 	if got := len(deliveryOf(t, s, models.Sandbox, old.Event.ID).Attempts); got != 0 {
 		t.Fatalf("an attempt of 40 days ago survived pruning (%d left)", got)
