@@ -132,7 +132,11 @@ type Claim struct {
 // AttemptResult is what happened on one try and what the dispatcher wants to
 // follow. The store decides the delivery's new status from it.
 type AttemptResult struct {
-	Attempt   Attempt
+	Attempt Attempt
+	// Claim is the claim the attempt was made on, when the caller has it:
+	// the store then trusts its snapshot instead of reading the delivery
+	// again, and checks the lease in the update itself.
+	Claim     *Claim
 	Succeeded bool
 	// Gone: the receiver answered 410, which disables the endpoint.
 	Gone bool

@@ -57,28 +57,43 @@ func deliveryListQuery(db *gorm.DB, mode Mode, f DeliveryFilter) *gorm.DB {
 	return q.Order("created_at DESC, id DESC").Limit(f.Size + 1)
 }
 
-// GetDelivery returns a delivery of mode with its attempts, event and endpoint.
+// GetDelivery returns a delivery of mode with its attempts, event and
+// endpoint, read from one snapshot so the attempts match the status.
 func (s *Store) GetDelivery(ctx context.Context, mode Mode, id string) (*DeliveryDetail, error) {
-	db := s.read(ctx)
 	var out DeliveryDetail
-	err := db.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&out.Delivery).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, NotFound("delivery", id)
-	}
+	err := s.readTx(ctx, func(db *gorm.DB) error {
+		err := db.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&out.Delivery).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return NotFound("delivery", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := db.Scopes(ScopeMode(mode)).Where("delivery_id = ?", id).
+			Order("number, started_at, id").Find(&out.Attempts).Error; err != nil {
+			return fmt.Errorf("attempts: %w", err)
+		}
+		if err := db.Scopes(ScopeMode(mode)).Where("id = ?", out.Delivery.EventID).Take(&out.Event).Error; err != nil {
+			return fmt.Errorf("event: %w", err)
+		}
+		if err := db.Scopes(ScopeMode(mode)).Where("id = ?", out.Delivery.EndpointID).Take(&out.Endpoint).Error; err != nil {
+			return fmt.Errorf("endpoint: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
+		if e, ok := AsError(err); ok {
+			return nil, e
+		}
 		return nil, fmt.Errorf("get delivery %s: %w", id, err)
 	}
-	if err := db.Scopes(ScopeMode(mode)).Where("delivery_id = ?", id).
-		Order("number, started_at, id").Find(&out.Attempts).Error; err != nil {
-		return nil, fmt.Errorf("get attempts of delivery %s: %w", id, err)
-	}
-	if err := db.Scopes(ScopeMode(mode)).Where("id = ?", out.Delivery.EventID).Take(&out.Event).Error; err != nil {
-		return nil, fmt.Errorf("get event of delivery %s: %w", id, err)
-	}
-	if err := db.Scopes(ScopeMode(mode)).Where("id = ?", out.Delivery.EndpointID).Take(&out.Endpoint).Error; err != nil {
-		return nil, fmt.Errorf("get endpoint of delivery %s: %w", id, err)
-	}
 	return &out, nil
+}
+
+// readTx runs fn in a read transaction on a reader: in WAL mode that is one
+// snapshot, so several queries see the same moment.
+func (s *Store) readTx(ctx context.Context, fn func(db *gorm.DB) error) error {
+	return s.R.WithContext(ctx).Transaction(fn)
 }
 
 // ResendDelivery makes one delivery due now for a single MANUAL attempt with

@@ -33,18 +33,22 @@ type EventDetail struct {
 
 // GetEvent returns an event of mode with its deliveries, oldest first.
 func (s *Store) GetEvent(ctx context.Context, mode Mode, id string) (*EventDetail, error) {
-	db := s.read(ctx)
 	var out EventDetail
-	err := db.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&out.Event).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, NotFound("event", id)
-	}
+	err := s.readTx(ctx, func(db *gorm.DB) error {
+		err := db.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&out.Event).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return NotFound("event", id)
+		}
+		if err != nil {
+			return err
+		}
+		return db.Scopes(ScopeMode(mode)).Where("event_id = ?", id).Order("created_at, id").Find(&out.Deliveries).Error
+	})
 	if err != nil {
+		if e, ok := AsError(err); ok {
+			return nil, e
+		}
 		return nil, fmt.Errorf("get event %s: %w", id, err)
-	}
-	if err := db.Scopes(ScopeMode(mode)).Where("event_id = ?", id).
-		Order("created_at, id").Find(&out.Deliveries).Error; err != nil {
-		return nil, fmt.Errorf("get deliveries of event %s: %w", id, err)
 	}
 	return &out, nil
 }

@@ -196,15 +196,18 @@ CREATE INDEX audit_operator ON audit_entries(operator_id, created_at);
 // schemaV2 remembers what a manual resend asked for: the next attempt is
 // MANUAL (and by whom), and which status to return to if that one try fails.
 // auto_attempts counts only scheduled tries, so a resend does not eat into
-// the retry schedule. The index serves "pending or failed deliveries of one
-// endpoint" (delete, disable, recover) without scanning its whole history.
+// the retry schedule. The two partial indices serve "pending deliveries of
+// one endpoint" (delete, disable) and "failed ones since a time" (recover)
+// without scanning its history; being partial, a successful delivery only
+// leaves one of them and enters neither.
 const schemaV2 = `
 ALTER TABLE deliveries ADD COLUMN auto_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE deliveries ADD COLUMN manual_pending INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE deliveries ADD COLUMN manual_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE deliveries ADD COLUMN return_status TEXT NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN triggered_by TEXT NOT NULL DEFAULT '';
-CREATE INDEX deliveries_endpoint_status_created ON deliveries(endpoint_id, status, created_at, id);
+CREATE INDEX deliveries_endpoint_pending ON deliveries(endpoint_id) WHERE status = 'PENDING';
+CREATE INDEX deliveries_endpoint_failed ON deliveries(endpoint_id, created_at) WHERE status = 'FAILED';
 `
 
 // schemaConsoleCounters keeps the number of users per mode in a row that

@@ -23,7 +23,7 @@ func (s *Store) queueDeliveries(tx *gorm.DB, ev *Event, now time.Time) (int, err
 			continue
 		}
 		d := Delivery{
-			ID: randomHex(s.Rand, 16), Mode: ev.Mode, EndpointID: endpoints[i].ID, EventID: ev.ID,
+			ID: orderedID(s.Rand, now), Mode: ev.Mode, EndpointID: endpoints[i].ID, EventID: ev.ID,
 			EventType: ev.Type, UserID: ev.UserID, Status: DeliveryPending,
 			NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
 		}

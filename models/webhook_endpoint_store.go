@@ -236,23 +236,9 @@ func (s *Store) RecoverEndpoint(ctx context.Context, mode Mode, id string) (*Web
 // why. Leases are left alone: an attempt in flight still records its outcome,
 // and a success then wins over this failure.
 func failPendingOf(tx *gorm.DB, endpointID, reason string, now time.Time) (int64, error) {
-	res := tx.Exec(`UPDATE deliveries SET status = 'FAILED', last_error = ?, next_attempt_at = NULL,
-		completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = ''
-		WHERE endpoint_id = ? AND status = 'PENDING'`, reason, ms(now), ms(now), endpointID)
+	res := tx.Exec(sqlFailPendingOf, reason, ms(now), ms(now), endpointID)
 	if res.Error != nil {
 		return 0, fmt.Errorf("fail pending deliveries of %s: %w", endpointID, res.Error)
 	}
 	return res.RowsAffected, nil
-}
-
-// disableEndpoint turns an endpoint off for a reason the console shows, and
-// fails what was waiting for it.
-func disableEndpoint(tx *gorm.DB, endpointID, reason string, now time.Time) error {
-	res := tx.Exec(`UPDATE webhook_endpoints SET disabled_at = ?, disabled_reason = ?, updated_at = ?
-		WHERE id = ? AND disabled_at IS NULL`, ms(now), reason, ms(now), endpointID)
-	if res.Error != nil {
-		return fmt.Errorf("disable webhook endpoint %s: %w", endpointID, res.Error)
-	}
-	_, err := failPendingOf(tx, endpointID, "endpoint disabled: "+reason, now)
-	return err
 }

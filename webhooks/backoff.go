@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -74,11 +75,8 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		if n > int64(MaxRetryAfter/time.Second) {
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || n > uint64(MaxRetryAfter/time.Second) {
 			return MaxRetryAfter, true
 		}
 		d = time.Duration(n) * time.Second

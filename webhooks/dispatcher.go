@@ -20,7 +20,7 @@ import (
 // Config tunes the dispatcher. Zero values take the defaults named.
 type Config struct {
 	Workers      int             // concurrent sends; 32
-	Lease        time.Duration   // how long a claimed delivery is ours; 60s, at least Timeout+5s
+	Lease        time.Duration   // how long a claim is ours; 9×Timeout+30s (120s), at least Timeout+5s
 	Timeout      time.Duration   // per attempt, connect to last byte kept; 10s
 	Schedule     []time.Duration // waits between automatic attempts; DefaultSchedule
 	Jitter       float64         // ±fraction on each wait; DefaultJitter, negative for none
@@ -39,12 +39,18 @@ type Config struct {
 // DefaultRetention is how long attempts are kept.
 const DefaultRetention = 30 * 24 * time.Hour
 
-// Batch bounds: big enough that one commit carries many deliveries under
-// load, small enough that a claim never sits long before it is sent.
+// Batch bounds: one commit carries up to a few hundred deliveries under load.
 const (
-	maxClaimBatch  = 128
+	maxClaimBatch  = 256
 	maxRecordBatch = 256
 	pruneEvery     = time.Hour
+	// claimsPerWorker bounds what is claimed but not yet recorded. Deep
+	// enough that each commit carries hundreds of deliveries under load;
+	// a claim may then wait several attempts' time before it is sent, which
+	// the default lease covers and workLoop checks.
+	claimsPerWorker = 8
+	// leaseMargin is kept free at the end of a lease for recording.
+	leaseMargin = 2 * time.Second
 )
 
 func (c *Config) setDefaults() error {
@@ -55,7 +61,7 @@ func (c *Config) setDefaults() error {
 		c.Timeout = 10 * time.Second
 	}
 	if c.Lease <= 0 {
-		c.Lease = 60 * time.Second
+		c.Lease = (claimsPerWorker+1)*c.Timeout + 30*time.Second
 	}
 	if c.Lease < c.Timeout+5*time.Second {
 		return fmt.Errorf("webhook dispatcher: lease %s must exceed the attempt timeout %s by at least 5s", c.Lease, c.Timeout)
@@ -101,30 +107,29 @@ func (c *Config) setDefaults() error {
 }
 
 // Dispatcher claims due deliveries, sends them with a pool of workers and
-// records every attempt. One claimer and one recorder talk to the database,
-// in batches, so the single SQLite writer sees few transactions per delivery.
+// records every attempt. One goroutine, the pump, does all the database
+// work: each round it records what finished and claims what is due in one
+// transaction, so the single SQLite writer commits once per round, not
+// twice per delivery, and is never held by a goroutine waiting its turn.
 type Dispatcher struct {
-	store   *models.Store
-	cfg     Config
-	backoff Backoff
-	clients map[models.Mode]*http.Client
-	log     *slog.Logger
+	store      *models.Store
+	queue      *models.DispatchQueue
+	cfg        Config
+	backoff    Backoff
+	transports map[models.Mode]*http.Transport
+	log        *slog.Logger
 
 	wake    chan struct{} // new work was committed
-	room    chan struct{} // the recorder freed capacity
 	work    chan *models.Claim
 	results chan result
 
-	// outstanding counts claims not yet recorded or released; the claimer
-	// keeps it under 2×Workers so no lease waits long in the queue.
+	// outstanding counts claims not yet recorded or released; the pump
+	// keeps it under claimsPerWorker×Workers.
 	outstanding atomic.Int64
 
 	stopping    chan struct{}
 	sendCtx     context.Context // cancelled when shutdown runs out of time
 	cancelSends context.CancelFunc
-	claimerDone chan struct{}
-	workers     sync.WaitGroup
-	recorded    chan struct{}
 	done        chan struct{}
 	startOnce   sync.Once
 	stopOnce    sync.Once
@@ -150,24 +155,26 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	capacity := 2 * cfg.Workers
+	queue, err := store.OpenDispatchQueue(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	capacity := claimsPerWorker * cfg.Workers
 	d := &Dispatcher{
 		store:   store,
+		queue:   queue,
 		cfg:     cfg,
 		backoff: Backoff{Schedule: cfg.Schedule, Jitter: cfg.Jitter},
-		clients: map[models.Mode]*http.Client{
-			models.Production: newClient(&Guard{Allowed: cfg.AllowedPrivate}, cfg),
-			models.Sandbox:    newClient(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg),
+		transports: map[models.Mode]*http.Transport{
+			models.Production: newTransport(&Guard{Allowed: cfg.AllowedPrivate}, cfg),
+			models.Sandbox:    newTransport(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg),
 		},
-		log:         cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
-		wake:        make(chan struct{}, 1),
-		room:        make(chan struct{}, 1),
-		work:        make(chan *models.Claim, capacity),
-		results:     make(chan result, capacity),
-		stopping:    make(chan struct{}),
-		claimerDone: make(chan struct{}),
-		recorded:    make(chan struct{}),
-		done:        make(chan struct{}),
+		log:      cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
+		wake:     make(chan struct{}, 1),
+		work:     make(chan *models.Claim, capacity),
+		results:  make(chan result, capacity),
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	d.sendCtx, d.cancelSends = context.WithCancel(context.Background())
 	return d, nil
@@ -199,12 +206,10 @@ func (d *Dispatcher) Stats() Stats {
 func (d *Dispatcher) Start(ctx context.Context) {
 	d.startOnce.Do(func() {
 		d.started.Store(true)
-		go d.claimLoop()
+		go d.pump()
 		for range d.cfg.Workers {
-			d.workers.Add(1)
 			go d.workLoop()
 		}
-		go d.recordLoop()
 		go d.pruneLoop()
 		go func() {
 			select {
@@ -227,10 +232,9 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.stopOnce.Do(func() {
 		close(d.stopping)
 		if !d.started.Load() {
+			d.queue.Close()
 			close(d.done)
-			return
 		}
-		go d.finish()
 	})
 	select {
 	case <-d.done:
@@ -240,27 +244,6 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 		<-d.done
 		return fmt.Errorf("webhook dispatcher shutdown: in-flight attempts cut off and released: %w", ctx.Err())
 	}
-}
-
-func (d *Dispatcher) finish() {
-	<-d.claimerDone
-	d.workers.Wait()
-	for {
-		select {
-		case c := <-d.work:
-			d.results <- result{claim: c, release: true}
-			continue
-		default:
-		}
-		break
-	}
-	close(d.results)
-	<-d.recorded
-	d.cancelSends()
-	for _, c := range d.clients {
-		c.CloseIdleConnections()
-	}
-	close(d.done)
 }
 
 func (d *Dispatcher) stopped() bool {
@@ -278,52 +261,114 @@ func dbCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 30*time.Second)
 }
 
-func (d *Dispatcher) claimLoop() {
-	defer close(d.claimerDone)
-	capacity := int64(2 * d.cfg.Workers)
-	timer := time.NewTimer(time.Hour)
+// pump is the only goroutine that writes deliveries. Each round it takes
+// every finished result waiting, and in one transaction records them and,
+// when there may be due work and room for it, claims more. It waits only
+// when there is nothing to record and nothing to claim.
+func (d *Dispatcher) pump() {
+	capacity := int64(claimsPerWorker * d.cfg.Workers)
+	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for !d.stopped() {
-		free := capacity - d.outstanding.Load()
-		if free > 0 {
-			n := int(min(free, maxClaimBatch))
-			ctx, cancel := dbCtx()
-			claims, err := d.store.ClaimDue(ctx, d.cfg.Owner, n, d.cfg.Lease)
-			cancel()
-			if err != nil {
-				d.log.Error("claim due deliveries", "err", err)
-			}
-			d.outstanding.Add(int64(len(claims)))
+	look := true // whether due work may be waiting: at start, on wake-ups, on timers, after a full claim
+	batch := make([]result, 0, maxRecordBatch)
+	var held *result // a result taken while waiting
+	for {
+		batch = batch[:0]
+		if held != nil {
+			batch, held = append(batch, *held), nil
+		}
+		batch = d.gather(batch)
+		stopping := d.stopped()
+		if stopping {
+			batch = d.unstarted(batch)
+		}
+		free := capacity - d.outstanding.Load() + int64(len(batch))
+		limit := 0
+		if look && !stopping && free > 0 {
+			limit = int(min(free, maxClaimBatch))
+		}
+		if len(batch) > 0 || limit > 0 {
+			claims := d.exchange(batch, limit)
+			d.outstanding.Add(int64(len(claims) - len(batch)))
 			d.stats.claimed.Add(int64(len(claims)))
 			for i := range claims {
 				d.work <- &claims[i] // never blocks: outstanding ≤ capacity = cap(work)
 			}
-			if err == nil && len(claims) == n {
-				continue // there may be more due right now
+			if limit > 0 {
+				look = len(claims) == limit // a full claim: more may be due right now
 			}
+			continue
 		}
-
-		var room chan struct{}
-		wait := d.cfg.PollInterval
-		if free <= 0 {
-			room = d.room // full: the next thing worth doing is when a slot frees
-		} else if next := d.nextDue(); next != nil {
-			wait = min(wait, max(next.Sub(d.store.Now()), time.Millisecond))
+		stop := d.stopping
+		if stopping {
+			if d.outstanding.Load() == 0 {
+				d.close()
+				return
+			}
+			stop = nil // already stopping: wait for the last results only
+		} else if !look {
+			d.resetTimer(timer)
 		}
-		timer.Reset(wait)
 		select {
-		case <-d.stopping:
+		case r := <-d.results:
+			held = &r
 		case <-d.wake:
-		case <-room:
+			look = true
 		case <-timer.C:
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
+			look = true
+		case <-stop:
 		}
 	}
+}
+
+// gather takes every finished result that is waiting, without blocking.
+func (d *Dispatcher) gather(batch []result) []result {
+	for len(batch) < maxRecordBatch {
+		select {
+		case r := <-d.results:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// unstarted turns claims still queued at shutdown into lease releases.
+func (d *Dispatcher) unstarted(batch []result) []result {
+	for {
+		select {
+		case c := <-d.work:
+			batch = append(batch, result{claim: c, release: true})
+		default:
+			return batch
+		}
+	}
+}
+
+// resetTimer arms the timer for the next look at the queue: the poll
+// interval, or sooner when a retry or an expired lease is due before that.
+func (d *Dispatcher) resetTimer(t *time.Timer) {
+	wait := d.cfg.PollInterval
+	if next := d.nextDue(); next != nil {
+		wait = min(wait, max(next.Sub(d.store.Now()), time.Millisecond))
+	}
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(wait)
+}
+
+func (d *Dispatcher) close() {
+	d.cancelSends()
+	for _, t := range d.transports {
+		t.CloseIdleConnections()
+	}
+	d.queue.Close()
+	close(d.done)
 }
 
 func (d *Dispatcher) nextDue() *time.Time {
@@ -337,8 +382,14 @@ func (d *Dispatcher) nextDue() *time.Time {
 	return next
 }
 
+// leaseCovers reports whether c's lease lasts through a whole attempt.
+func (d *Dispatcher) leaseCovers(c *models.Claim) bool {
+	exp := c.Delivery.LeaseExpiresAt
+	return exp != nil && d.store.Now().Add(d.cfg.Timeout+leaseMargin).Before(*exp)
+}
+
 func (d *Dispatcher) workLoop() {
-	defer d.workers.Done()
+	var sg signer
 	for {
 		select {
 		case <-d.stopping:
@@ -348,40 +399,22 @@ func (d *Dispatcher) workLoop() {
 				d.results <- result{claim: c, release: true}
 				return
 			}
-			d.results <- d.attempt(c)
-		}
-	}
-}
-
-func (d *Dispatcher) recordLoop() {
-	defer close(d.recorded)
-	batch := make([]result, 0, maxRecordBatch)
-	for r := range d.results {
-		batch = append(batch[:0], r)
-	fill:
-		for len(batch) < maxRecordBatch {
-			select {
-			case r, ok := <-d.results:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
+			if !d.leaseCovers(c) {
+				// Waited so long in the queue that the attempt could outlive
+				// the lease, and another process could send it meanwhile.
+				d.results <- result{claim: c, release: true}
+				continue
 			}
-		}
-		d.flush(batch)
-		d.outstanding.Add(-int64(len(batch)))
-		select {
-		case d.room <- struct{}{}:
-		default:
+			d.results <- d.attempt(c, &sg)
 		}
 	}
 }
 
-// flush records a batch of outcomes in one transaction and gives back the
-// leases of what was never sent.
-func (d *Dispatcher) flush(batch []result) {
+// exchange records a batch of outcomes, releases the leases of what was
+// never sent and claims up to limit more, in one transaction. If the
+// database refuses several times, the outcomes are dropped: their leases run
+// out and the deliveries are sent again, a duplicate but never a loss.
+func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
 	var records []models.AttemptResult
 	var release []string
 	for _, r := range batch {
@@ -394,41 +427,31 @@ func (d *Dispatcher) flush(batch []result) {
 			d.log.Warn("receiver answered 410 Gone; disabling endpoint", "endpoint", r.claim.Endpoint.ID, "delivery", r.claim.Delivery.ID)
 		}
 	}
-	if len(records) > 0 {
-		var err error
-		for try := 0; try < 3; try++ {
-			ctx, cancel := dbCtx()
-			err = d.store.RecordAttempts(ctx, d.cfg.Owner, records)
-			cancel()
-			if err == nil {
-				break
-			}
-			time.Sleep(time.Duration(try+1) * 50 * time.Millisecond)
-		}
-		if err != nil {
-			// The leases run out and the deliveries are sent again: a
-			// duplicate, never a loss.
-			d.stats.recordErrors.Add(int64(len(records)))
-			d.log.Error("record attempts", "count", len(records), "err", err)
-		} else {
-			for _, r := range records {
-				if r.Succeeded {
-					d.stats.succeeded.Add(1)
-				} else {
-					d.stats.failed.Add(1)
-				}
-			}
-		}
-	}
-	if len(release) > 0 {
+	var claims []models.Claim
+	var err error
+	for try := 0; try < 3; try++ {
 		ctx, cancel := dbCtx()
-		_, err := d.store.ReleaseLeases(ctx, d.cfg.Owner, release)
+		claims, err = d.queue.Exchange(ctx, d.cfg.Owner, records, release, limit, d.cfg.Lease)
 		cancel()
-		if err != nil {
-			d.log.Error("release leases", "count", len(release), "err", err)
+		if err == nil {
+			break
 		}
-		d.stats.released.Add(int64(len(release)))
+		d.log.Error("record attempts and claim deliveries", "try", try+1, "err", err)
+		time.Sleep(time.Duration(try+1) * 50 * time.Millisecond)
 	}
+	if err != nil {
+		d.stats.recordErrors.Add(int64(len(records)))
+		return nil
+	}
+	for _, r := range records {
+		if r.Succeeded {
+			d.stats.succeeded.Add(1)
+		} else {
+			d.stats.failed.Add(1)
+		}
+	}
+	d.stats.released.Add(int64(len(release)))
+	return claims
 }
 
 func (d *Dispatcher) pruneLoop() {

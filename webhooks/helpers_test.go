@@ -56,10 +56,18 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	rc.got = append(rc.got, received{Header: r.Header.Clone(), Body: body, At: time.Now()})
 	n := len(rc.got)
+	respond := rc.respond
 	rc.mu.Unlock()
-	if rc.respond != nil {
-		rc.respond(n, w, r)
+	if respond != nil {
+		respond(n, w, r)
 	}
+}
+
+// setRespond changes the answer for the requests that follow; nil answers 200.
+func (rc *receiver) setRespond(respond func(int, http.ResponseWriter, *http.Request)) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.respond = respond
 }
 
 func (rc *receiver) requests() []received {

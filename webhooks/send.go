@@ -27,13 +27,13 @@ const (
 
 // attempt sends one claimed delivery and says what should follow. It never
 // returns an error: every failure is part of the attempt's record.
-func (d *Dispatcher) attempt(c *models.Claim) result {
+func (d *Dispatcher) attempt(c *models.Claim, sg *signer) result {
 	start := d.store.Now()
 	ep := &c.Endpoint
 	h := make(http.Header, 8)
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", d.cfg.UserAgent)
-	Sign(h, ep.SigningSecrets(start), c.Delivery.EventID, start, c.Payload)
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{d.cfg.UserAgent}
+	sg.sign(h, ep.SigningSecrets(start), c.Delivery.EventID, start, c.Payload)
 
 	a := models.Attempt{
 		DeliveryID: c.Delivery.ID, Mode: c.Delivery.Mode, Number: c.Number,
@@ -49,7 +49,7 @@ func (d *Dispatcher) attempt(c *models.Claim) result {
 		return result{claim: c, release: true}
 	}
 
-	out := models.AttemptResult{DisableAfter: d.cfg.DisableAfter}
+	out := models.AttemptResult{Claim: c, DisableAfter: d.cfg.DisableAfter}
 	if resp != nil {
 		a.ResponseStatus = resp.StatusCode
 		a.ResponseHeaders = flatten(resp.Header, maxResponseHeaders)
@@ -90,18 +90,21 @@ func (d *Dispatcher) post(mode models.Mode, rawURL string, h http.Header, body [
 	if err := checkHost(u.Hostname()); err != nil {
 		return nil, nil, err
 	}
-	client := d.clients[mode]
-	if client == nil {
-		return nil, nil, fmt.Errorf("no client for mode %q", mode)
+	tr := d.transports[mode]
+	if tr == nil {
+		return nil, nil, fmt.Errorf("no transport for mode %q", mode)
 	}
 	ctx, cancel := context.WithTimeout(d.sendCtx, d.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
-	if err != nil {
-		return nil, nil, fmt.Errorf("endpoint url: %w", err)
-	}
-	req.Header = h
-	resp, err := client.Do(req)
+	req := (&http.Request{
+		Method: http.MethodPost, URL: u, Host: u.Host, Header: h,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+	}).WithContext(ctx)
+	// The transport, not a Client: a Client would copy the headers for
+	// redirects we never follow (see newTransport) on every request.
+	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,6 +57,25 @@ func TestSign(t *testing.T) {
 		}
 	})
 
+	t.Run("a worker's reused signer matches a fresh one request after request", func(t *testing.T) {
+		var sg signer
+		for i, c := range []struct {
+			secrets []string
+			body    string
+		}{
+			{[]string{"one"}, "first"}, {[]string{"two", "one"}, "second"}, {[]string{"one"}, "third body, longer"},
+		} {
+			got, want := http.Header{}, http.Header{}
+			sg.sign(got, c.secrets, "evt", now, []byte(c.body))
+			Sign(want, c.secrets, "evt", now, []byte(c.body))
+			for _, k := range []string{HeaderSmileSignature, HeaderWebhookSignature} {
+				if got.Get(k) != want.Get(k) {
+					t.Fatalf("request %d, %s: got %s, want %s", i, k, got.Get(k), want.Get(k))
+				}
+			}
+		}
+	})
+
 	t.Run("a changed body fails verification", func(t *testing.T) {
 		h := http.Header{}
 		Sign(h, []string{"a little secret"}, "evt1", now, body)

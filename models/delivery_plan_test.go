@@ -1,0 +1,100 @@
+package models
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// queryPlan returns SQLite's plan for a query, one line per step.
+func queryPlan(t *testing.T, db *gorm.DB, sql string, vars ...any) string {
+	t.Helper()
+	rows, err := db.Raw("EXPLAIN QUERY PLAN "+sql, vars...).Rows()
+	if err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestDeliveryListQueryPlans(t *testing.T) {
+	s, err := Open(Options{Path: filepath.Join(t.TempDir(), "plan.db"), TenantID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	str := func(v string) *string { return &v }
+	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	cur := &Cursor{At: day, ID: "f0"}
+	tests := []struct {
+		name      string
+		filter    DeliveryFilter
+		wantIndex string
+	}{
+		{"the mode's newest deliveries read deliveries_mode_created", DeliveryFilter{}, "deliveries_mode_created"},
+		{"a later page reads the same index from the cursor", DeliveryFilter{Cursor: cur}, "deliveries_mode_created"},
+		{"one endpoint's deliveries read deliveries_endpoint_created", DeliveryFilter{EndpointID: str("e")}, "deliveries_endpoint_created"},
+		{"one endpoint's deliveries in a date range use its index", DeliveryFilter{EndpointID: str("e"), CreatedFrom: &day, CreatedBefore: &day}, "deliveries_endpoint_created"},
+		{"a status filter reads deliveries_mode_status_created", DeliveryFilter{Status: str("FAILED")}, "deliveries_mode_status_created"},
+		{"an event type filter reads deliveries_mode_type_created", DeliveryFilter{EventType: str("USER_CREATED")}, "deliveries_mode_type_created"},
+		{"a user filter reads deliveries_user_created", DeliveryFilter{UserID: str("acme-1")}, "deliveries_user_created"},
+		{"an endpoint and a status use an index in order", DeliveryFilter{EndpointID: str("e"), Status: str("FAILED"), Cursor: cur}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.filter.Size = 10
+			stmt := deliveryListQuery(s.R.Session(&gorm.Session{DryRun: true}), Sandbox, tt.filter).Find(&[]Delivery{}).Statement
+			plan := queryPlan(t, s.R, stmt.SQL.String(), stmt.Vars...)
+			t.Logf("plan:\n%s", plan)
+			if strings.Contains(plan, "TEMP B-TREE") {
+				t.Fatalf("the page is sorted after reading, not read in order:\n%s", plan)
+			}
+			if !strings.Contains(plan, "USING INDEX") && !strings.Contains(plan, "USING COVERING INDEX") {
+				t.Fatalf("no index used:\n%s", plan)
+			}
+			if tt.wantIndex != "" && !strings.Contains(plan, tt.wantIndex) {
+				t.Fatalf("want %s:\n%s", tt.wantIndex, plan)
+			}
+		})
+	}
+
+	t.Run("claiming reads the pending-only index in due order", func(t *testing.T) {
+		plan := queryPlan(t, s.W, sqlClaim, 1, 1, 10)
+		if !strings.Contains(plan, "deliveries_due") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Fatalf("got:\n%s", plan)
+		}
+	})
+
+	t.Run("failing an endpoint's pending deliveries reads its partial index", func(t *testing.T) {
+		plan := queryPlan(t, s.W, sqlFailPendingOf, "r", 1, 1, "e")
+		if !strings.Contains(plan, "deliveries_endpoint_pending") {
+			t.Fatalf("got:\n%s", plan)
+		}
+	})
+
+	t.Run("recovering an endpoint's failed deliveries reads its partial index", func(t *testing.T) {
+		plan := queryPlan(t, s.W, `SELECT COUNT(*) FROM deliveries WHERE mode = ? AND endpoint_id = ? AND status = 'FAILED' AND created_at >= ?`, "SANDBOX", "e", 1)
+		if !strings.Contains(plan, "deliveries_endpoint_failed") {
+			t.Fatalf("got:\n%s", plan)
+		}
+	})
+
+	t.Run("pruning reads attempts by start time", func(t *testing.T) {
+		plan := queryPlan(t, s.W, `SELECT id FROM attempts WHERE started_at < ? LIMIT ?`, 1, 10)
+		if !strings.Contains(plan, "attempts_started") {
+			t.Fatalf("got:\n%s", plan)
+		}
+	})
+}

@@ -1,0 +1,573 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// DispatchQueue is the dispatcher's handle on the deliveries: the same
+// database as the Store, with the statements of the hot path prepared once on
+// the writer. (GORM prepares a statement inside the first transaction that
+// uses it, which ties it to that transaction, so every later transaction
+// prepares it again; at thousands of deliveries a second that was most of
+// the writer's time.) Its queries serve both modes at once, so unlike the
+// rest of the store they are not scoped with ScopeMode: every row they touch
+// carries its mode, and attempts are recorded under it.
+type DispatchQueue struct {
+	s     *Store
+	w     *sql.DB
+	stmts map[string]*sql.Stmt
+}
+
+// Statements of the hot path, by name.
+const (
+	// The literal 'PENDING' (not a parameter) lets SQLite read the partial
+	// index deliveries_due, in next_attempt_at order.
+	sqlClaim = `SELECT d.id, d.mode, d.endpoint_id, d.event_id, d.event_type, d.user_id,
+	d.attempt_count, d.auto_attempts, d.manual_pending, d.manual_by, d.return_status,
+	d.last_status_code, d.last_error, d.created_at, d.updated_at, ev.payload
+FROM deliveries d JOIN events ev ON ev.id = d.event_id
+WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ?)
+ORDER BY d.next_attempt_at
+LIMIT ?`
+	sqlEndpoint = `SELECT id, mode, name, url, event_types, active, include_payload, secret, previous_secret,
+	previous_secret_until, disabled_at, disabled_reason, failing_since, created_at, updated_at, deleted_at
+FROM webhook_endpoints WHERE id = ?`
+	sqlLease        = `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?`
+	sqlFailUnclaim  = `UPDATE deliveries SET status = 'FAILED', last_error = ?, next_attempt_at = NULL, completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = '' WHERE id = ?`
+	sqlReadDelivery = `SELECT status, lease_owner, endpoint_id, return_status FROM deliveries WHERE id = ?`
+	sqlHealth       = `SELECT active, disabled_at, disabled_reason, deleted_at, failing_since FROM webhook_endpoints WHERE id = ?`
+	sqlAttempt      = `INSERT INTO attempts (id, delivery_id, mode, number, "trigger", triggered_by, url,
+	request_headers, request_body, response_status, response_headers, response_body, duration_ms, error, started_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlSettle = `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, auto_attempts = auto_attempts + ?,
+	next_attempt_at = ?, lease_owner = '', lease_expires_at = NULL, last_status_code = ?, last_error = ?,
+	completed_at = CASE WHEN ? = 'PENDING' THEN NULL ELSE COALESCE(completed_at, ?) END, updated_at = ?,
+	manual_pending = CASE WHEN ? THEN 0 ELSE manual_pending END,
+	manual_by = CASE WHEN ? THEN '' ELSE manual_by END,
+	return_status = CASE WHEN ? THEN '' ELSE return_status END
+	WHERE id = ?`
+	sqlSettleHeld = sqlSettle + ` AND lease_owner = ? AND status = 'PENDING'`
+	// A delivery failed while in flight (endpoint deleted or disabled)
+	// keeps the reason it was given then.
+	sqlSettleFailed = `UPDATE deliveries SET attempt_count = attempt_count + 1, lease_owner = '',
+	lease_expires_at = NULL, last_status_code = ?, updated_at = ? WHERE id = ?`
+	sqlRelease = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL WHERE id = ? AND lease_owner = ?`
+)
+
+// Endpoint health changes are rare; they run unprepared.
+const (
+	sqlClearFailing = `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?`
+	sqlStartFailing = `UPDATE webhook_endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`
+	sqlDisable      = `UPDATE webhook_endpoints SET disabled_at = ?, disabled_reason = ?, updated_at = ?
+		WHERE id = ? AND disabled_at IS NULL`
+	sqlFailPendingOf = `UPDATE deliveries SET status = 'FAILED', last_error = ?, next_attempt_at = NULL,
+		completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = ''
+		WHERE endpoint_id = ? AND status = 'PENDING'`
+)
+
+// OpenDispatchQueue prepares the dispatcher's statements. Close it when done.
+func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
+	w, err := s.W.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open dispatch queue: %w", err)
+	}
+	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
+	for _, src := range []string{sqlClaim, sqlEndpoint, sqlLease, sqlFailUnclaim, sqlReadDelivery, sqlHealth,
+		sqlAttempt, sqlSettle, sqlSettleHeld, sqlSettleFailed, sqlRelease} {
+		st, err := w.PrepareContext(ctx, src)
+		if err != nil {
+			q.Close()
+			return nil, fmt.Errorf("open dispatch queue: prepare: %w", err)
+		}
+		q.stmts[src] = st
+	}
+	return q, nil
+}
+
+// Close releases the prepared statements.
+func (q *DispatchQueue) Close() error {
+	var first error
+	for _, st := range q.stmts {
+		if err := st.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// tx runs fn in one immediate transaction on the writer (the writer's DSN
+// makes BEGIN take the write lock, so processes sharing the file queue up
+// instead of deadlocking).
+func (q *DispatchQueue) tx(ctx context.Context, fn func(tx *sql.Tx, st func(string) *sql.Stmt) error) error {
+	tx, err := q.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	st := func(src string) *sql.Stmt { return tx.StmtContext(ctx, q.stmts[src]) }
+	if err := fn(tx, st); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Exchange is the dispatcher's one transaction per round: it records the
+// attempts that finished, gives back the leases of claims never started, and
+// claims up to limit more. Doing all three in one transaction keeps the
+// single writer's work to one commit per round, however many deliveries
+// move.
+func (q *DispatchQueue) Exchange(ctx context.Context, owner string, done []AttemptResult, release []string, limit int, lease time.Duration) ([]Claim, error) {
+	if owner == "" || (limit > 0 && lease <= 0) {
+		return nil, fmt.Errorf("dispatch exchange: owner and lease are required")
+	}
+	if len(done) == 0 && len(release) == 0 && limit <= 0 {
+		return nil, nil
+	}
+	var claims []Claim
+	err := q.tx(ctx, func(tx *sql.Tx, st func(string) *sql.Stmt) error {
+		now := q.s.nowMS()
+		if len(done) > 0 {
+			if err := q.record(ctx, tx, st, owner, done, now); err != nil {
+				return err
+			}
+		}
+		if len(release) > 0 {
+			if _, err := releaseIn(ctx, st(sqlRelease), owner, release); err != nil {
+				return err
+			}
+		}
+		var err error
+		if limit > 0 {
+			claims, err = claimIn(ctx, st, owner, limit, lease, now)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch for %s (%d done, %d released, claim %d): %w", owner, len(done), len(release), limit, err)
+	}
+	return claims, nil
+}
+
+// ClaimDue leases up to limit due deliveries to owner for lease, in one write
+// transaction, so two dispatchers sharing the database never hold the same
+// delivery. A lease that ran out (its holder died) is taken over: the row is
+// still due, since claiming leaves next_attempt_at alone (moving it would
+// cost an index update per delivery). Deliveries whose endpoint can no
+// longer receive are failed here instead of claimed.
+func (q *DispatchQueue) ClaimDue(ctx context.Context, owner string, limit int, lease time.Duration) ([]Claim, error) {
+	if limit <= 0 || lease <= 0 {
+		return nil, fmt.Errorf("claim due deliveries: limit and lease are required")
+	}
+	return q.Exchange(ctx, owner, nil, nil, limit, lease)
+}
+
+func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, limit int, lease time.Duration, now time.Time) ([]Claim, error) {
+	claims, err := scanClaims(ctx, st(sqlClaim), now, limit)
+	if err != nil || len(claims) == 0 {
+		return nil, err
+	}
+	endpoints := map[string]*WebhookEndpoint{}
+	until := now.Add(lease)
+	leased := claims[:0]
+	leaseSt, failSt := st(sqlLease), st(sqlFailUnclaim)
+	for _, c := range claims {
+		ep, ok := endpoints[c.Delivery.EndpointID]
+		if !ok {
+			if ep, err = scanEndpoint(st(sqlEndpoint).QueryRowContext(ctx, c.Delivery.EndpointID)); err != nil {
+				return nil, fmt.Errorf("read endpoint %s: %w", c.Delivery.EndpointID, err)
+			}
+			endpoints[c.Delivery.EndpointID] = ep
+		}
+		if !ep.Deliverable() {
+			if _, err := failSt.ExecContext(ctx, ep.undeliverableReason(), ms(now), ms(now), c.Delivery.ID); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if _, err := leaseSt.ExecContext(ctx, owner, ms(until), c.Delivery.ID); err != nil {
+			return nil, err
+		}
+		c.Endpoint = *ep
+		c.Delivery.LeaseOwner, c.Delivery.LeaseExpiresAt = owner, &until
+		leased = append(leased, c)
+	}
+	return leased, nil
+}
+
+func scanClaims(ctx context.Context, st *sql.Stmt, now time.Time, limit int) ([]Claim, error) {
+	rows, err := st.QueryContext(ctx, ms(now), ms(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	claims := make([]Claim, 0, limit)
+	for rows.Next() {
+		var c Claim
+		d := &c.Delivery
+		var created, updated int64
+		var payload string
+		if err := rows.Scan(&d.ID, &d.Mode, &d.EndpointID, &d.EventID, &d.EventType, &d.UserID,
+			&d.AttemptCount, &d.AutoAttempts, &d.ManualPending, &d.ManualBy, &d.ReturnStatus,
+			&d.LastStatusCode, &d.LastError, &created, &updated, &payload); err != nil {
+			return nil, err
+		}
+		d.Status, d.CreatedAt, d.UpdatedAt = DeliveryPending, time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+		c.Payload = []byte(payload)
+		c.Number = d.AttemptCount + 1
+		c.Trigger = TriggerAutomatic
+		if d.ManualPending {
+			c.Trigger, c.TriggeredBy = TriggerManual, d.ManualBy
+		}
+		claims = append(claims, c)
+	}
+	return claims, rows.Err()
+}
+
+func scanEndpoint(row *sql.Row) (*WebhookEndpoint, error) {
+	var ep WebhookEndpoint
+	var types string
+	var prevUntil, disabled, failing, deleted sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&ep.ID, &ep.Mode, &ep.Name, &ep.URL, &types, &ep.Active, &ep.IncludePayload, &ep.Secret,
+		&ep.PreviousSecret, &prevUntil, &disabled, &ep.DisabledReason, &failing, &created, &updated, &deleted)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(types), &ep.EventTypes); err != nil {
+		return nil, fmt.Errorf("event types of %s: %w", ep.ID, err)
+	}
+	ep.PreviousSecretUntil, ep.DisabledAt, ep.FailingSince, ep.DeletedAt =
+		msTime(prevUntil), msTime(disabled), msTime(failing), msTime(deleted)
+	ep.CreatedAt, ep.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return &ep, nil
+}
+
+func msTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.UnixMilli(v.Int64).UTC()
+	return &t
+}
+
+// RecordAttempt records one attempt by owner; see RecordAttempts.
+func (q *DispatchQueue) RecordAttempt(ctx context.Context, owner string, r AttemptResult) error {
+	return q.RecordAttempts(ctx, owner, []AttemptResult{r})
+}
+
+// RecordAttempts stores the attempts of several deliveries in one
+// transaction and moves each delivery on: SUCCEEDED, rescheduled, or FAILED
+// when no try is left. The attempt row is always kept, since the request
+// really went out, but a delivery is only changed while owner still holds
+// its lease: after a takeover the new holder decides. Endpoint health
+// follows every attempt: a success clears failing_since; a 410, or failing
+// for DisableAfter, disables the endpoint and fails what waits for it.
+func (q *DispatchQueue) RecordAttempts(ctx context.Context, owner string, rs []AttemptResult) error {
+	_, err := q.Exchange(ctx, owner, rs, nil, 0, 0)
+	return err
+}
+
+func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt, owner string, rs []AttemptResult, now time.Time) error {
+	health := map[string]*endpointHealth{}
+	stmts := recordStmts{read: st(sqlReadDelivery), insert: st(sqlAttempt), settle: st(sqlSettle),
+		settleHeld: st(sqlSettleHeld), settleFailed: st(sqlSettleFailed), health: st(sqlHealth)}
+	for i := range rs {
+		if err := q.recordOne(ctx, tx, stmts, owner, &rs[i], now, health); err != nil {
+			return fmt.Errorf("record attempt of delivery %s: %w", rs[i].Attempt.DeliveryID, err)
+		}
+	}
+	return nil
+}
+
+type recordStmts struct{ read, insert, settle, settleHeld, settleFailed, health *sql.Stmt }
+
+// endpointHealth is the part of an endpoint that attempts change.
+type endpointHealth struct {
+	id           string
+	active       bool
+	disabled     bool
+	deleted      bool
+	reason       string
+	failingSince *time.Time
+}
+
+func (h *endpointHealth) deliverable() bool { return h.active && !h.disabled && !h.deleted }
+
+func (h *endpointHealth) why() string {
+	switch {
+	case h.deleted:
+		return "endpoint deleted"
+	case h.disabled:
+		return "endpoint disabled: " + h.reason
+	}
+	return "endpoint set inactive"
+}
+
+func (q *DispatchQueue) recordOne(ctx context.Context, tx *sql.Tx, st recordStmts, owner string, r *AttemptResult, now time.Time, health map[string]*endpointHealth) error {
+	a := &r.Attempt
+	// What the delivery looks like now: taken from the claim when there is
+	// one (the common case: still PENDING and held by owner, which the
+	// settling update checks), read from the row otherwise.
+	var status, leaseOwner, endpointID, returnStatus string
+	held := r.Claim != nil
+	if held {
+		status, leaseOwner = DeliveryPending, owner
+		endpointID, returnStatus = r.Claim.Delivery.EndpointID, r.Claim.Delivery.ReturnStatus
+	} else if err := st.read.QueryRowContext(ctx, a.DeliveryID).Scan(&status, &leaseOwner, &endpointID, &returnStatus); err != nil {
+		return fmt.Errorf("read delivery: %w", err)
+	}
+	if a.ID == "" {
+		a.ID = orderedID(q.s.Rand, a.StartedAt)
+	}
+	if a.Trigger == "" {
+		a.Trigger = TriggerAutomatic
+	}
+	reqHeaders, err := headersJSON(a.RequestHeaders)
+	if err != nil {
+		return err
+	}
+	respHeaders, err := headersJSON(a.ResponseHeaders)
+	if err != nil {
+		return err
+	}
+	if _, err := st.insert.ExecContext(ctx, a.ID, a.DeliveryID, a.Mode, a.Number, a.Trigger, a.TriggeredBy, a.URL,
+		reqHeaders, a.RequestBody, a.ResponseStatus, respHeaders, a.ResponseBody, a.DurationMS, a.Error,
+		ms(a.StartedAt)); err != nil {
+		return fmt.Errorf("insert attempt: %w", err)
+	}
+
+	h := health[endpointID]
+	if h == nil {
+		if h, err = readHealth(ctx, st.health, endpointID); err != nil {
+			return err
+		}
+		health[endpointID] = h
+	}
+	if err := updateHealth(ctx, tx, h, r, now); err != nil {
+		return err
+	}
+
+	for {
+		if leaseOwner != owner {
+			return nil // taken over: the attempt is logged, the new holder decides
+		}
+		s := settlement(r, status, returnStatus, h)
+		if s.keepStatus {
+			_, err := st.settleFailed.ExecContext(ctx, a.ResponseStatus, ms(now), a.DeliveryID)
+			return err
+		}
+		args := []any{s.status, s.auto, s.next, a.ResponseStatus, s.lastError, s.status, ms(now), ms(now),
+			s.manual, s.manual, s.manual, a.DeliveryID}
+		if !held {
+			_, err := st.settle.ExecContext(ctx, args...)
+			return err
+		}
+		res, err := st.settleHeld.ExecContext(ctx, append(args, owner)...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		// The row moved on since the claim (endpoint deleted or disabled,
+		// lease lost): decide again from what it is now.
+		held = false
+		if err := st.read.QueryRowContext(ctx, a.DeliveryID).Scan(&status, &leaseOwner, &endpointID, &returnStatus); err != nil {
+			return fmt.Errorf("read delivery: %w", err)
+		}
+	}
+}
+
+// settled is what an attempt's outcome does to its delivery.
+type settled struct {
+	status     string
+	auto       int // 1 when the attempt counts against the retry schedule
+	next       any // next_attempt_at: NULL unless rescheduled
+	lastError  string
+	manual     bool
+	keepStatus bool // the delivery was already given up while in flight
+}
+
+func settlement(r *AttemptResult, status, returnStatus string, h *endpointHealth) settled {
+	a := &r.Attempt
+	s := settled{auto: 1, lastError: a.Error, manual: a.Trigger == TriggerManual}
+	if s.manual {
+		s.auto = 0
+	}
+	if !r.Succeeded && s.lastError == "" {
+		s.lastError = fmt.Sprintf("receiver answered HTTP %d", a.ResponseStatus)
+	}
+	switch {
+	case r.Succeeded:
+		s.status, s.lastError = DeliverySucceeded, ""
+	case status != DeliveryPending:
+		s.keepStatus = true
+	case !h.deliverable():
+		s.status, s.lastError = DeliveryFailed, s.lastError+"; no more attempts: "+h.why()
+	case s.manual && returnStatus != "":
+		s.status = returnStatus
+	case r.RetryAt != nil:
+		s.status, s.next = DeliveryPending, ms(*r.RetryAt)
+	default:
+		s.status, s.lastError = DeliveryFailed, s.lastError+fmt.Sprintf("; gave up after attempt %d", a.Number)
+	}
+	return s
+}
+
+func readHealth(ctx context.Context, st *sql.Stmt, id string) (*endpointHealth, error) {
+	h := &endpointHealth{id: id}
+	var disabledAt, deletedAt, failing sql.NullInt64
+	err := st.QueryRowContext(ctx, id).Scan(&h.active, &disabledAt, &h.reason, &deletedAt, &failing)
+	if err != nil {
+		return nil, fmt.Errorf("read endpoint %s: %w", id, err)
+	}
+	h.disabled, h.deleted, h.failingSince = disabledAt.Valid, deletedAt.Valid, msTime(failing)
+	return h, nil
+}
+
+// updateHealth applies one attempt's outcome to its endpoint: the endpoint
+// is judged on every attempt, whoever holds the delivery.
+func updateHealth(ctx context.Context, tx *sql.Tx, h *endpointHealth, r *AttemptResult, now time.Time) error {
+	if r.Succeeded {
+		if h.failingSince == nil {
+			return nil
+		}
+		h.failingSince = nil
+		_, err := tx.ExecContext(ctx, sqlClearFailing, h.id)
+		return err
+	}
+	if h.disabled || h.deleted {
+		return nil
+	}
+	limit := r.DisableAfter
+	if limit <= 0 {
+		limit = DefaultDisableAfter
+	}
+	var reason string
+	switch {
+	case r.Gone:
+		reason = fmt.Sprintf("the receiver answered 410 Gone at %s", FormatTime(r.Attempt.StartedAt))
+	case h.failingSince == nil:
+		at := r.Attempt.StartedAt
+		h.failingSince = &at
+		_, err := tx.ExecContext(ctx, sqlStartFailing, ms(at), h.id)
+		return err
+	case now.Sub(*h.failingSince) >= limit:
+		reason = fmt.Sprintf("every attempt failed from %s to %s", FormatTime(*h.failingSince), FormatTime(now))
+	default:
+		return nil
+	}
+	h.disabled, h.reason = true, reason
+	if _, err := tx.ExecContext(ctx, sqlDisable, ms(now), reason, ms(now), h.id); err != nil {
+		return fmt.Errorf("disable webhook endpoint %s: %w", h.id, err)
+	}
+	if _, err := tx.ExecContext(ctx, sqlFailPendingOf, "endpoint disabled: "+reason, ms(now), ms(now), h.id); err != nil {
+		return fmt.Errorf("fail pending deliveries of %s: %w", h.id, err)
+	}
+	return nil
+}
+
+// headersJSON encodes headers as a JSON object with sorted keys, the way
+// encoding/json would, without its reflection: it runs twice per attempt.
+func headersJSON(h map[string]string) (string, error) {
+	if len(h) == 0 {
+		return "{}", nil
+	}
+	var stack [16]string
+	keys := stack[:0]
+	size := 2
+	for k, v := range h {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 6
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, h[k])
+	}
+	return string(append(b, '}')), nil
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, "\\ufffd"...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
+}
+
+// ReleaseLeases gives back owner's leases on ids so another dispatcher can
+// send those deliveries at once (graceful shutdown).
+func (q *DispatchQueue) ReleaseLeases(ctx context.Context, owner string, ids []string) (int, error) {
+	n := 0
+	err := q.tx(ctx, func(tx *sql.Tx, st func(string) *sql.Stmt) (err error) {
+		n, err = releaseIn(ctx, st(sqlRelease), owner, ids)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release leases of %s: %w", owner, err)
+	}
+	return n, nil
+}
+
+func releaseIn(ctx context.Context, st *sql.Stmt, owner string, ids []string) (int, error) {
+	n := 0
+	for _, id := range ids {
+		res, err := st.ExecContext(ctx, id, owner)
+		if err != nil {
+			return n, err
+		}
+		k, _ := res.RowsAffected()
+		n += int(k)
+	}
+	return n, nil
+}
+
+// withQueue runs fn on a short-lived queue, for callers outside the
+// dispatcher (tests, tools) that do not keep one open.
+func (s *Store) withQueue(ctx context.Context, fn func(q *DispatchQueue) error) error {
+	q, err := s.OpenDispatchQueue(ctx)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	return fn(q)
+}

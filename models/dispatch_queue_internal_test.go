@@ -1,0 +1,54 @@
+package models
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"maps"
+	"testing"
+	"time"
+)
+
+func TestHeadersJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		h    map[string]string
+	}{
+		{"no headers encode as an empty object", nil},
+		{"plain headers encode in key order", map[string]string{"Webhook-Id": "abc", "Content-Type": "application/json"}},
+		{"quotes, backslashes and control characters are escaped", map[string]string{"X": "a\"b\\c\n\x01\t"}},
+		{"invalid UTF-8 becomes the replacement character", map[string]string{"X": "a\xffb", "Y": "naïve ✓"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := headersJSON(tt.h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back map[string]string
+			if err := json.Unmarshal([]byte(got), &back); err != nil {
+				t.Fatalf("%s is not JSON: %v", got, err)
+			}
+			// encoding/json is the reference: what it would store must read back the same.
+			ref, _ := json.Marshal(tt.h)
+			var want map[string]string
+			json.Unmarshal(ref, &want)
+			if len(tt.h) > 0 && !maps.Equal(back, want) {
+				t.Fatalf("%s decodes to %v, want %v", got, back, want)
+			}
+		})
+	}
+}
+
+func TestOrderedID(t *testing.T) {
+	t0 := time.UnixMilli(1_700_000_000_000)
+	a, b := orderedID(rand.Reader, t0), orderedID(rand.Reader, t0.Add(time.Millisecond))
+	if !LooksLikeObjectID(a) || !LooksLikeObjectID(b) {
+		t.Fatalf("not 32 hex: %s %s", a, b)
+	}
+	if a >= b {
+		t.Fatalf("ids made later sort earlier: %s then %s", a, b)
+	}
+	if a[:12] != "018bcfe56800" {
+		t.Fatalf("time prefix: got %s", a[:12])
+	}
+}
