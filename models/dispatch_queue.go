@@ -103,15 +103,19 @@ func (q *DispatchQueue) Close() error {
 
 // tx runs fn in one immediate transaction on the writer (the writer's DSN
 // makes BEGIN take the write lock, so processes sharing the file queue up
-// instead of deadlocking).
-func (q *DispatchQueue) tx(ctx context.Context, fn func(tx *sql.Tx, st func(string) *sql.Stmt) error) error {
+// instead of deadlocking). ctx bounds the wait for the writer; the
+// statements inside get a context that cannot be cancelled, because
+// go-sqlite3 runs every statement under a cancellable context on a goroutine
+// of its own, which here cost more than the statements themselves.
+func (q *DispatchQueue) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt) error) error {
 	tx, err := q.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	ctx = context.WithoutCancel(ctx)
 	st := func(src string) *sql.Stmt { return tx.StmtContext(ctx, q.stmts[src]) }
-	if err := fn(tx, st); err != nil {
+	if err := fn(ctx, tx, st); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -130,7 +134,7 @@ func (q *DispatchQueue) Exchange(ctx context.Context, owner string, done []Attem
 		return nil, nil
 	}
 	var claims []Claim
-	err := q.tx(ctx, func(tx *sql.Tx, st func(string) *sql.Stmt) error {
+	err := q.tx(ctx, func(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt) error {
 		now := q.s.nowMS()
 		if len(done) > 0 {
 			if err := q.record(ctx, tx, st, owner, done, now); err != nil {
@@ -538,7 +542,7 @@ func appendJSONString(b []byte, s string) []byte {
 // send those deliveries at once (graceful shutdown).
 func (q *DispatchQueue) ReleaseLeases(ctx context.Context, owner string, ids []string) (int, error) {
 	n := 0
-	err := q.tx(ctx, func(tx *sql.Tx, st func(string) *sql.Stmt) (err error) {
+	err := q.tx(ctx, func(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt) (err error) {
 		n, err = releaseIn(ctx, st(sqlRelease), owner, ids)
 		return err
 	})
