@@ -65,26 +65,18 @@ type AuditPage struct {
 // ListAudit returns audit entries newest first. The log spans both modes
 // (signing in has none), so it is not mode-scoped; each entry shows its mode.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, error) {
-	if f.Size <= 0 || f.Size > MaxPageSize {
-		f.Size = 50
-	}
+	f.Size = pageSize(f.Size, 50)
 	var items []AuditEntry
 	if err := auditListQuery(s.read(ctx), f).Find(&items).Error; err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
-	page := &AuditPage{Items: items}
-	if len(items) > f.Size {
-		page.Items = items[:f.Size]
-		last := page.Items[f.Size-1]
-		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
-	}
+	page := &AuditPage{}
+	page.Items, page.NextCursor = cutPage(items, f.Size, func(e *AuditEntry) (time.Time, string) { return e.CreatedAt, e.ID })
 	return page, nil
 }
 
 func auditListQuery(db *gorm.DB, f AuditFilter) *gorm.DB {
-	if f.Size <= 0 || f.Size > MaxPageSize {
-		f.Size = 50
-	}
+	f.Size = pageSize(f.Size, 50)
 	q := db.Model(&AuditEntry{})
 	if f.TargetID != "" {
 		q = q.Where("target_id = ?", f.TargetID)
@@ -95,15 +87,5 @@ func auditListQuery(db *gorm.DB, f AuditFilter) *gorm.DB {
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}
-	if f.From != nil {
-		q = q.Where("created_at >= ?", ms(*f.From))
-	}
-	if f.Before != nil {
-		q = q.Where("created_at < ?", ms(*f.Before))
-	}
-	if f.Cursor != nil {
-		where, args := keyset(f.Cursor)
-		q = q.Where(where, args...)
-	}
-	return q.Order("created_at DESC, id DESC").Limit(f.Size + 1)
+	return newestFirst(q, f.From, f.Before, f.Cursor, f.Size)
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/base64"
+	"gorm.io/gorm"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,42 @@ func ParseDateRange(startDate, endDate string) (from, before *time.Time, err err
 	}
 	next := end.AddDate(0, 0, 1)
 	return from, &next, nil
+}
+
+// newestFirst adds what every newest-first list shares to q: the range of
+// creation times, the position after the cursor, the order, and a limit of
+// one row past the page, which tells whether there is a next one.
+func newestFirst(q *gorm.DB, from, before *time.Time, c *Cursor, size int) *gorm.DB {
+	if from != nil {
+		q = q.Where("created_at >= ?", ms(*from))
+	}
+	if before != nil {
+		q = q.Where("created_at < ?", ms(*before))
+	}
+	if c != nil {
+		where, args := keyset(c)
+		q = q.Where(where, args...)
+	}
+	return q.Order("created_at DESC, id DESC").Limit(size + 1)
+}
+
+// cutPage drops the extra row newestFirst read and returns the cursor of
+// the next page: "" on the last one.
+func cutPage[T any](items []T, size int, at func(*T) (time.Time, string)) ([]T, string) {
+	if len(items) <= size {
+		return items, ""
+	}
+	items = items[:size]
+	t, id := at(&items[size-1])
+	return items, Cursor{At: t, ID: id}.Encode()
+}
+
+// pageSize keeps a requested page size within the contract's bounds.
+func pageSize(n, fallback int) int {
+	if n <= 0 || n > MaxPageSize {
+		return fallback
+	}
+	return n
 }
 
 // keyset adds "older than the cursor" to a newest-first query. The plain

@@ -13,20 +13,13 @@ import (
 // filter combination is served by an index that also gives the order (see
 // TestDeliveryListQueryPlans), so a page costs the same on a large table.
 func (s *Store) ListDeliveries(ctx context.Context, mode Mode, f DeliveryFilter) (*DeliveryPage, error) {
-	if f.Size <= 0 || f.Size > MaxPageSize {
-		f.Size = DefaultPageSize
-	}
-	q := deliveryListQuery(s.read(ctx), mode, f)
+	f.Size = pageSize(f.Size, DefaultPageSize)
 	var ds []Delivery
-	if err := q.Find(&ds).Error; err != nil {
+	if err := deliveryListQuery(s.read(ctx), mode, f).Find(&ds).Error; err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	page := &DeliveryPage{Items: ds}
-	if len(ds) > f.Size {
-		page.Items = ds[:f.Size]
-		last := page.Items[f.Size-1]
-		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
-	}
+	page := &DeliveryPage{}
+	page.Items, page.NextCursor = cutPage(ds, f.Size, func(d *Delivery) (time.Time, string) { return d.CreatedAt, d.ID })
 	return page, nil
 }
 
@@ -44,17 +37,7 @@ func deliveryListQuery(db *gorm.DB, mode Mode, f DeliveryFilter) *gorm.DB {
 	if f.UserID != nil {
 		q = q.Where("user_id = ?", *f.UserID)
 	}
-	if f.CreatedFrom != nil {
-		q = q.Where("created_at >= ?", ms(*f.CreatedFrom))
-	}
-	if f.CreatedBefore != nil {
-		q = q.Where("created_at < ?", ms(*f.CreatedBefore))
-	}
-	if f.Cursor != nil {
-		where, args := keyset(f.Cursor)
-		q = q.Where(where, args...)
-	}
-	return q.Order("created_at DESC, id DESC").Limit(f.Size + 1)
+	return newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)
 }
 
 // GetDelivery returns a delivery of mode with its attempts, event and

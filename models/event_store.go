@@ -55,9 +55,7 @@ func (s *Store) GetEvent(ctx context.Context, mode Mode, id string) (*EventDetai
 
 // ListEvents returns one page of mode's events, newest first.
 func (s *Store) ListEvents(ctx context.Context, mode Mode, f EventFilter) (*EventPage, error) {
-	if f.Size <= 0 || f.Size > MaxPageSize {
-		f.Size = DefaultPageSize
-	}
+	f.Size = pageSize(f.Size, DefaultPageSize)
 	q := s.read(ctx).Model(&Event{}).Scopes(ScopeMode(mode))
 	if f.Type != nil {
 		q = q.Where("type = ?", *f.Type)
@@ -65,25 +63,11 @@ func (s *Store) ListEvents(ctx context.Context, mode Mode, f EventFilter) (*Even
 	if f.UserID != nil {
 		q = q.Where("user_id = ?", *f.UserID)
 	}
-	if f.CreatedFrom != nil {
-		q = q.Where("created_at >= ?", ms(*f.CreatedFrom))
-	}
-	if f.CreatedBefore != nil {
-		q = q.Where("created_at < ?", ms(*f.CreatedBefore))
-	}
-	if f.Cursor != nil {
-		where, args := keyset(f.Cursor)
-		q = q.Where(where, args...)
-	}
 	var evs []Event
-	if err := q.Order("created_at DESC, id DESC").Limit(f.Size + 1).Find(&evs).Error; err != nil {
+	if err := newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size).Find(&evs).Error; err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	page := &EventPage{Items: evs}
-	if len(evs) > f.Size {
-		page.Items = evs[:f.Size]
-		last := page.Items[f.Size-1]
-		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
-	}
+	page := &EventPage{}
+	page.Items, page.NextCursor = cutPage(evs, f.Size, func(e *Event) (time.Time, string) { return e.CreatedAt, e.ID })
 	return page, nil
 }

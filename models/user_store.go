@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -70,19 +71,13 @@ func (s *Store) GetUser(ctx context.Context, mode Mode, id string) (*User, error
 
 // ListUsers returns one page of the mode's users, newest first.
 func (s *Store) ListUsers(ctx context.Context, mode Mode, f UserFilter) (*UserPage, error) {
-	if f.Size <= 0 || f.Size > MaxPageSize {
-		f.Size = DefaultPageSize
-	}
+	f.Size = pageSize(f.Size, DefaultPageSize)
 	var users []User
 	if err := userListQuery(s.read(ctx), mode, f).Find(&users).Error; err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	page := &UserPage{Items: users}
-	if len(users) > f.Size {
-		page.Items = users[:f.Size]
-		last := page.Items[f.Size-1]
-		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
-	}
+	page := &UserPage{}
+	page.Items, page.NextCursor = cutPage(users, f.Size, func(u *User) (time.Time, string) { return u.CreatedAt, u.ID })
 	return page, nil
 }
 
@@ -98,16 +93,5 @@ func userListQuery(db *gorm.DB, mode Mode, f UserFilter) *gorm.DB {
 		q = db.Table("(SELECT user_id FROM user_metadata WHERE mode = ? AND value = ?) AS m CROSS JOIN users", mode, *f.MetadataValue).
 			Select("users.*").Where("users.id = m.user_id")
 	}
-	q = q.Scopes(ScopeMode(mode))
-	if f.CreatedFrom != nil {
-		q = q.Where("created_at >= ?", ms(*f.CreatedFrom))
-	}
-	if f.CreatedBefore != nil {
-		q = q.Where("created_at < ?", ms(*f.CreatedBefore))
-	}
-	if f.Cursor != nil {
-		where, args := keyset(f.Cursor)
-		q = q.Where(where, args...)
-	}
-	return q.Order("created_at DESC, id DESC").Limit(f.Size + 1)
+	return newestFirst(q.Scopes(ScopeMode(mode)), f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)
 }

@@ -57,24 +57,14 @@ func getEndpoint(db *gorm.DB, mode Mode, id string) (*WebhookEndpoint, error) {
 
 // ListWebhookEndpoints returns one page of mode's endpoints, newest first.
 func (s *Store) ListWebhookEndpoints(ctx context.Context, mode Mode, f WebhookFilter) (*WebhookPage, error) {
-	if f.Size <= 0 || f.Size > MaxPageSize {
-		f.Size = DefaultPageSize
-	}
+	f.Size = pageSize(f.Size, DefaultPageSize)
 	q := s.read(ctx).Model(&WebhookEndpoint{}).Scopes(ScopeMode(mode)).Where("deleted_at IS NULL")
-	if f.Cursor != nil {
-		where, args := keyset(f.Cursor)
-		q = q.Where(where, args...)
-	}
 	var eps []WebhookEndpoint
-	if err := q.Order("created_at DESC, id DESC").Limit(f.Size + 1).Find(&eps).Error; err != nil {
+	if err := newestFirst(q, nil, nil, f.Cursor, f.Size).Find(&eps).Error; err != nil {
 		return nil, fmt.Errorf("list webhook endpoints: %w", err)
 	}
-	page := &WebhookPage{Items: eps}
-	if len(eps) > f.Size {
-		page.Items = eps[:f.Size]
-		last := page.Items[f.Size-1]
-		page.NextCursor = Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
-	}
+	page := &WebhookPage{}
+	page.Items, page.NextCursor = cutPage(eps, f.Size, func(e *WebhookEndpoint) (time.Time, string) { return e.CreatedAt, e.ID })
 	return page, nil
 }
 
