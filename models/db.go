@@ -40,6 +40,9 @@ type Store struct {
 
 	keys  *keyRing
 	group *groupCommit
+
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 }
 
 // DefaultTokenTTL is the contract's link token lifetime.
@@ -90,6 +93,15 @@ func Open(opts Options) (*Store, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
+	// Checkpoints copy the WAL into the database and fsync; run inside a
+	// commit they stall that request and every one queued behind the single
+	// writer. The writer never checkpoints; a background loop does (see
+	// checkpointLoop). If the connection is ever reopened it falls back to
+	// SQLite's automatic checkpoints, which is safe.
+	if err := w.Exec("PRAGMA wal_autocheckpoint = 0").Error; err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
+	}
 
 	s := &Store{W: w, Now: func() time.Time { return time.Now().UTC() }, Rand: rand.Reader, TokenTTL: opts.TokenTTL}
 	if err := s.migrate(context.Background()); err != nil {
@@ -119,6 +131,9 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.group = newGroupCommit(s)
+	s.stopCheckpoints = make(chan struct{})
+	s.checkpointsDone = make(chan struct{})
+	go s.checkpointLoop()
 	return s, nil
 }
 
@@ -127,6 +142,13 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 		s.group = nil
+	}
+	if s.stopCheckpoints != nil {
+		close(s.stopCheckpoints)
+		<-s.checkpointsDone
+		s.stopCheckpoints = nil
+		// Leave a small WAL behind for the next start.
+		s.W.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}
 	var first error
 	for _, db := range []*gorm.DB{s.R, s.W} {
