@@ -281,7 +281,7 @@ func OperatorShow(p Page, v OperatorView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-			} else {
+			} else if !v.Row.Disabled {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<form class=\"card\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
