@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -299,5 +300,79 @@ func fillDeliveryDay(b *testing.B, s *models.Store, n int) {
 	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkDeliveryHourlyTriggers prices the triggers on the dispatcher's
+// path: deliveries inserted, then settled PENDING → SUCCEEDED, 32 to a
+// transaction as the dispatcher commits them, with and without the
+// triggers, interleaved in one process so the machine's load hits both:
+//
+//	go test ./models -run '^$' -bench DeliveryHourlyTriggers -count 5
+func BenchmarkDeliveryHourlyTriggers(b *testing.B) {
+	for _, triggers := range []bool{true, false} {
+		name := "with triggers"
+		if !triggers {
+			name = "without triggers"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := modelstest.MustOpenStore(b)
+			if !triggers {
+				for _, tr := range []string{"insert", "status", "move", "delete"} {
+					if err := s.W.Exec("DROP TRIGGER delivery_hourly_" + tr).Error; err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			db, err := s.W.DB()
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now().UnixMilli()
+			if _, err := db.Exec(`INSERT INTO webhook_endpoints(id, mode, name, url, secret, created_at, updated_at)
+				VALUES ('e-bench', 'SANDBOX', 'bench', 'https://example.com/hook', 's', ?, ?);
+				INSERT INTO events(id, mode, type, payload, created_at) VALUES ('ev-bench', 'SANDBOX', 'USER_CREATED', '{}', ?)`, now, now, now); err != nil {
+				b.Fatal(err)
+			}
+			// Prepared once, as the store (GORM's statement cache) and the
+			// dispatcher do: preparing compiles the triggers' programs too.
+			ins, err := db.Prepare(`INSERT INTO deliveries(id, mode, endpoint_id, event_id, event_type, status, next_attempt_at, created_at, updated_at)
+				VALUES (?, 'SANDBOX', 'e-bench', 'ev-bench', 'USER_CREATED', 'PENDING', ?, ?, ?)`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ins.Close()
+			settle, err := db.Prepare(`UPDATE deliveries SET status = 'SUCCEEDED', attempt_count = attempt_count + 1,
+				next_attempt_at = NULL, completed_at = ?, updated_at = ?, last_status_code = 200 WHERE id = ?`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer settle.Close()
+			const batch = 32
+			b.ResetTimer()
+			for lo := 0; lo < b.N; lo += batch {
+				hi := min(lo+batch, b.N)
+				for _, st := range []*sql.Stmt{ins, settle} {
+					tx, err := db.Begin()
+					if err != nil {
+						b.Fatal(err)
+					}
+					txst := tx.Stmt(st)
+					for i := lo; i < hi; i++ {
+						at, id := now+int64(i), fmt.Sprintf("d%031x", i)
+						args := []any{id, at, at, at}
+						if st == settle {
+							args = []any{at, at, id}
+						}
+						if _, err := txst.Exec(args...); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := tx.Commit(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
