@@ -34,6 +34,10 @@ const (
 	AuditTestEventSent   = "webhook_test_sent"
 	AuditDeliveryResent  = "delivery_resent"
 	AuditFailedRecovered = "webhook_failed_recovered"
+
+	AuditPasswordChanged = "operator_password_changed" // by the operator, who gave the current one
+	AuditPasswordRefused = "operator_password_change_refused"
+	AuditPasswordReset   = "operator_password_reset" // by an admin
 )
 
 // AuditActions lists every action, for the audit log's filter.
@@ -42,7 +46,7 @@ var AuditActions = []string{
 	AuditTokenRevoked, AuditKeyCreated, AuditKeyRevoked, AuditOperatorCreated, AuditOperatorOff, AuditOperatorRole,
 	AuditSessionRevoked, AuditSessionsRevoked, AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted,
 	AuditWebhookEnabled, AuditSecretRevealed, AuditSecretRotated, AuditTestEventSent, AuditDeliveryResent,
-	AuditFailedRecovered,
+	AuditFailedRecovered, AuditPasswordChanged, AuditPasswordRefused, AuditPasswordReset,
 }
 
 // AuditFilter narrows the audit log. Empty fields do not filter.

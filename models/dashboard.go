@@ -8,10 +8,12 @@ import (
 
 // Dashboard is the mode's state at a glance. Every number is read from an
 // index range or a maintained counter, never by counting a whole table.
+// Deliveries are counted by the hour they were created in, over the 24
+// hourly buckets of the chart.
 type Dashboard struct {
 	Users            int64
 	ActiveTokens     int64
-	Deliveries24h    map[string]int64 // by status
+	Deliveries24h    map[string]int64 // by status, over the chart's 24 buckets
 	FailingEndpoints int64
 	Endpoints        int64
 	// Hourly holds 24 buckets, oldest first, ending with the current hour.
@@ -49,37 +51,26 @@ func (s *Store) LoadDashboard(ctx context.Context, mode Mode) (*Dashboard, error
 	for i := range d.Hourly {
 		d.Hourly[i].Start = d.HourStart.Add(time.Duration(i) * time.Hour)
 	}
-	since := now.Add(-24 * time.Hour)
-	type row struct {
-		Status string
-		Hour   int64
-		N      int64
+	// 24 rows of the hourly counts the deliveries' triggers keep, whatever
+	// the volume. The totals are the chart's sum: the current hour so far
+	// and the 23 before it.
+	var rows []struct {
+		Hour      int64
+		Succeeded int64
+		Failed    int64
+		Pending   int64
 	}
-	var rows []row
-	// One pass over the (mode, status, created_at) index gives both the
-	// 24-hour totals and the hourly buckets. Rows in the part of an hour
-	// before the chart's first bucket count in the totals only. The shift by
-	// an hour keeps the division's operand positive, so it rounds down.
-	err := db.Raw(`SELECT status, (created_at - ? + 3600000) / 3600000 - 1 AS hour, COUNT(*) AS n FROM deliveries
-		WHERE mode = ? AND status IN ('PENDING', 'SUCCEEDED', 'FAILED') AND created_at >= ?
-		GROUP BY status, hour`, ms(d.HourStart), mode, ms(since)).Scan(&rows).Error
+	err := db.Raw(`SELECT hour, succeeded, failed, pending FROM delivery_hourly
+		WHERE mode = ? AND hour >= ? AND hour <= ?`, mode, ms(d.HourStart), ms(d.Hourly[23].Start)).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("count deliveries: %w", err)
 	}
 	for _, r := range rows {
-		d.Deliveries24h[r.Status] += r.N
-		if r.Hour < 0 || r.Hour >= 24 {
-			continue
-		}
-		b := &d.Hourly[r.Hour]
-		switch r.Status {
-		case DeliverySucceeded:
-			b.Succeeded += r.N
-		case DeliveryFailed:
-			b.Failed += r.N
-		case DeliveryPending:
-			b.Pending += r.N
-		}
+		b := &d.Hourly[(r.Hour-ms(d.HourStart))/int64(time.Hour/time.Millisecond)]
+		b.Succeeded, b.Failed, b.Pending = r.Succeeded, r.Failed, r.Pending
+		d.Deliveries24h[DeliverySucceeded] += r.Succeeded
+		d.Deliveries24h[DeliveryFailed] += r.Failed
+		d.Deliveries24h[DeliveryPending] += r.Pending
 	}
 	err = db.Raw(`SELECT COUNT(*) AS endpoints,
 		COALESCE(SUM(CASE WHEN failing_since IS NOT NULL OR disabled_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing

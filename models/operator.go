@@ -83,16 +83,24 @@ func ValidateOperatorInput(email, password string, role Role) FieldErrors {
 	case err != nil || addr.Address != email:
 		fe.Add("email", "email must be a plain address like ana@example.com")
 	}
-	switch {
-	case len(password) < MinPasswordLen:
-		fe.Add("password", fmt.Sprintf("password must be at least %d characters", MinPasswordLen))
-	case len(password) > MaxPasswordLen:
-		fe.Add("password", fmt.Sprintf("password must be at most %d bytes", MaxPasswordLen))
+	if msg := PasswordProblem(password); msg != "" {
+		fe.Add("password", msg)
 	}
 	if !role.Valid() {
 		fe.Add("role", "role must be admin, developer or support")
 	}
 	return fe
+}
+
+// PasswordProblem says what is wrong with a new password, or "" when it will do.
+func PasswordProblem(password string) string {
+	switch {
+	case len(password) < MinPasswordLen:
+		return fmt.Sprintf("password must be at least %d characters", MinPasswordLen)
+	case len(password) > MaxPasswordLen:
+		return fmt.Sprintf("password must be at most %d bytes", MaxPasswordLen)
+	}
+	return ""
 }
 
 // CreateOperator adds an operator with a bcrypt hash of password.

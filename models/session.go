@@ -163,3 +163,26 @@ func (s *Store) ListLiveSessions(ctx context.Context, operatorID string, limit i
 	}
 	return rows, nil
 }
+
+// EndedSessionsKept is how long a session stays in the table after it
+// expired or was revoked: long enough to answer "who was signed in from
+// where last week", short enough that the table holds only recent browsers.
+const EndedSessionsKept = 7 * 24 * time.Hour
+
+// SweepSessions deletes the sessions that expired or were revoked more than
+// EndedSessionsKept before now, and says how many. Each run deletes what
+// ended since the last one, so its cost follows the sign-in rate, not the
+// table's history.
+func (s *Store) SweepSessions(ctx context.Context, now time.Time) (int64, error) {
+	cutoff := ms(now.Add(-EndedSessionsKept))
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?", cutoff, cutoff)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep ended sessions: %w", err)
+	}
+	return n, nil
+}

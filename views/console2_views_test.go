@@ -41,6 +41,9 @@ func TestConsole2PagesKeepTheRules(t *testing.T) {
 		{"the operator page", func(p Page) templ.Component {
 			return OperatorShow(p, OperatorView{Row: OperatorRow{ID: "o1", Email: "s@x.test", Role: "support"}, Sessions: []SessionRow{{ID: "s1", Mode: "SANDBOX"}}})
 		}, nil},
+		{"the account page", func(p Page) templ.Component {
+			return Account(p, AccountView{Email: "s@x.test", Role: "support", CreatedAt: now, Errors: map[string]string{"new_password": "too short"}})
+		}, nil},
 		{"the audit log", func(p Page) templ.Component {
 			return Audit(p, AuditView{Items: []AuditRow{{Action: "delivery_resent", TargetType: "delivery", Target: "d1"}}})
 		}, nil},

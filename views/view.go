@@ -11,7 +11,7 @@ import (
 // Page is what every signed-in page's layout needs.
 type Page struct {
 	Title    string
-	Section  string // which tab is current: dashboard, users, inspect, webhooks, deliveries, events, keys, audit, sessions, operators
+	Section  string // which tab is current: dashboard, users, inspect, webhooks, deliveries, events, keys, audit, sessions, operators; account has no tab
 	Mode     string // SANDBOX or PRODUCTION
 	Operator string // email
 	Role     string
@@ -70,6 +70,8 @@ func (p Page) ModeSection() string {
 		return "/deliveries"
 	case "events":
 		return "/events"
+	case "account":
+		return "/account"
 	}
 	return "/"
 }

@@ -29,6 +29,7 @@ type App struct {
 
 	dispatcher *webhooks.Dispatcher
 	stopWork   context.CancelFunc
+	swept      chan struct{} // closed when the session sweeper has stopped
 	console    *console.Handler
 	firstAdmin *firstAdmin // set on the first start, printed once by the banner
 }
@@ -56,6 +57,8 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	var workCtx context.Context
 	workCtx, a.stopWork = context.WithCancel(context.Background())
 	a.dispatcher.Start(workCtx)
+	a.swept = make(chan struct{})
+	go a.sweepSessions(workCtx, time.Hour)
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "tokendesk",
 		BodyLimit:             api.MaxBodyBytes,
@@ -66,6 +69,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		ErrorHandler:          a.handleError,
 	})
 	if err := a.setupConsole(); err != nil {
+		a.dispatcher.Shutdown(context.Background())
+		a.stopWork()
+		<-a.swept
 		store.Close()
 		return nil, err
 	}
@@ -92,10 +98,31 @@ func (a *App) Shutdown(ctx context.Context) error {
 		err = derr
 	}
 	a.stopWork()
+	<-a.swept // a sweep in progress finishes before the database closes
 	if cerr := a.store.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// sweepSessions deletes long-ended sessions at start and then every period,
+// until ctx ends.
+func (a *App) sweepSessions(ctx context.Context, period time.Duration) {
+	defer close(a.swept)
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		if n, err := a.store.SweepSessions(ctx, a.store.Now()); err != nil && ctx.Err() == nil {
+			a.log.Error("session sweep failed", "error", err)
+		} else if n > 0 {
+			a.log.Info("deleted ended sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // handleError is the one place errors become responses: the API's envelope

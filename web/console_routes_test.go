@@ -71,6 +71,9 @@ var consoleRoles = map[string]models.Role{
 	"GET /operators/:id":                  models.RoleAdmin,
 	"POST /operators/:id/role":            models.RoleAdmin,
 	"POST /operators/:id/sessions/revoke": models.RoleAdmin,
+	"POST /operators/:id/password":        models.RoleAdmin,
+	"GET /account":                        models.RoleSupport,
+	"POST /account/password":              models.RoleSupport,
 }
 
 func consoleRoutesOf(a *App) []fiber.Route {

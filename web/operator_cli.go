@@ -11,10 +11,10 @@ import (
 	"tokendesk/models"
 )
 
-// operator runs "tokendesk operator create|list|disable".
+// operator runs "tokendesk operator create|list|disable|password".
 func (cli *CLI) operator(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("say create, list or disable")
+		return errors.New("say create, list, disable or password")
 	}
 	sub, args := args[0], args[1:]
 	var email, password, role string
@@ -23,6 +23,9 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 			fs.StringVar(&email, "email", "", "the operator's email, used to sign in")
 			fs.StringVar(&password, "password", "", fmt.Sprintf("at least %d characters", models.MinPasswordLen))
 			fs.StringVar(&role, "role", "", "admin, developer or support")
+		}
+		if sub == "password" {
+			fs.StringVar(&password, "password", "", fmt.Sprintf("the new password, at least %d characters", models.MinPasswordLen))
 		}
 	})
 	if err != nil {
@@ -82,8 +85,34 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(cli.Stdout, "Disabled %s: signed out everywhere, and can no longer sign in.\n", op.Email)
 		return nil
+	case "password":
+		// For the admin who is locked out, or who manages the team from a
+		// shell: no current password is asked, as for a reset in the console.
+		if len(rest) != 1 {
+			return errors.New("say whose password to set: tokendesk operator password --password P EMAIL")
+		}
+		if msg := models.PasswordProblem(password); msg != "" {
+			return fmt.Errorf("--password: %s", msg)
+		}
+		op, err := store.FindOperator(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		if err := store.SetOperatorPassword(ctx, op.ID, password, ""); err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, models.AuditEntry{Action: models.AuditPasswordReset, OperatorEmail: "command line",
+			TargetType: "operator", TargetID: op.ID, Detail: op.Email + ": signed out everywhere (command line)"}); err != nil {
+			return err
+		}
+		status := "They can sign in with it now"
+		if op.DisabledAt != nil {
+			status = "They stay disabled and cannot sign in until an admin enables them"
+		}
+		fmt.Fprintf(cli.Stdout, "Set a new password for %s and signed them out everywhere. %s.\n", op.Email, status)
+		return nil
 	}
-	return fmt.Errorf("unknown operator command %q: say create, list or disable", sub)
+	return fmt.Errorf("unknown operator command %q: say create, list, disable or password", sub)
 }
 
 // printConsoleBanner tells how to sign in to the console, and on the first

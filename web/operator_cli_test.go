@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tokendesk/models"
 )
 
 func TestOperatorCommands(t *testing.T) {
@@ -30,6 +32,12 @@ func TestOperatorCommands(t *testing.T) {
 		{"disable stops the operator", []string{"operator", "disable", "dev@example.com"}, 0, "Disabled dev@example.com"},
 		{"list shows the operator as disabled", []string{"operator", "list"}, 0, "disabled"},
 		{"disable says when there is no such operator", []string{"operator", "disable", "nobody@example.com"}, 1, "no operator"},
+		{"password refuses a short password", []string{"operator", "password", "--password", "short", "dev@example.com"}, 1, "--password: password must be at least 10 characters"},
+		{"password asks whose password to set", []string{"operator", "password", "--password", "a-new-long-password"}, 1, "say whose password to set"},
+		{"password takes its flags before the email", []string{"operator", "password", "dev@example.com", "--password", "a-new-long-password"}, 1, "say whose password to set"},
+		{"password says when there is no such operator", []string{"operator", "password", "--password", "a-new-long-password", "nobody@example.com"}, 1, "no operator"},
+		{"password sets it and says a disabled operator stays disabled", []string{"operator", "password", "--password", "a-new-long-password", "DEV@example.com"}, 0,
+			"Set a new password for dev@example.com and signed them out everywhere. They stay disabled"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out := run(c.args...)
@@ -38,6 +46,45 @@ func TestOperatorCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestOperatorPasswordCommandSignsInWithTheNewPassword(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	var out bytes.Buffer
+	cli := &CLI{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out}
+	for _, args := range [][]string{
+		{"operator", "create", "--db", db, "--email", "ana@example.com", "--password", "the-first-password", "--role", "admin"},
+		{"operator", "password", "--db", db, "--password", "the-second-password", "ana@example.com"},
+	} {
+		if code := cli.Main(t.Context(), args); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, out.String())
+		}
+	}
+	s, err := models.Open(models.Options{Path: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct {
+		name, password string
+		ok             bool
+	}{{"the new password signs in", "the-second-password", true}, {"the old one does not", "the-first-password", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := s.CheckOperatorPassword(t.Context(), "ana@example.com", c.password)
+			if got := err == nil; got != c.ok {
+				t.Fatalf("signed in: %v, want %v (%v)", got, c.ok, err)
+			}
+		})
+	}
+	t.Run("the audit log records the reset", func(t *testing.T) {
+		page, err := s.ListAudit(t.Context(), models.AuditFilter{Action: models.AuditPasswordReset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != 1 || !strings.Contains(page.Items[0].Detail, "ana@example.com") {
+			t.Fatalf("audit entries %+v, want one reset of ana@example.com", page.Items)
+		}
+	})
 }
 
 func TestFirstStartCreatesAnAdminAndPrintsItOnce(t *testing.T) {

@@ -14,10 +14,12 @@ const operatorAuditShown = 20
 // OperatorShow shows one operator: role, status, live sessions and their
 // latest actions.
 func (h *Handler) OperatorShow(c *fiber.Ctx) error {
-	return h.renderOperator(c, fiber.StatusOK, c.Params("id"), "", "", nil)
+	return h.renderOperator(c, fiber.StatusOK, c.Params("id"), views.OperatorView{}, nil)
 }
 
-func (h *Handler) renderOperator(c *fiber.Ctx, status int, id, role, roleErr string, flash *views.Flash) error {
+// renderOperator shows an operator's page; forms carries what the page's
+// forms say after a post (the role chosen, errors beside the fields).
+func (h *Handler) renderOperator(c *fiber.Ctx, status int, id string, forms views.OperatorView, flash *views.Flash) error {
 	ctx := c.UserContext()
 	op, err := h.store.GetOperator(ctx, id)
 	if err != nil {
@@ -27,7 +29,7 @@ func (h *Handler) renderOperator(c *fiber.Ctx, status int, id, role, roleErr str
 	v := views.OperatorView{
 		Row: views.OperatorRow{ID: op.ID, Email: op.Email, Role: string(op.Role), CreatedAt: op.CreatedAt,
 			LastLoginAt: op.LastLoginAt, Disabled: op.DisabledAt != nil, Self: op.ID == s.OperatorID},
-		Role: role, RoleError: roleErr,
+		Role: forms.Role, RoleError: forms.RoleError, ResetErrors: forms.ResetErrors,
 	}
 	if v.Role == "" {
 		v.Role = string(op.Role)
@@ -65,18 +67,18 @@ func (h *Handler) OperatorRole(c *fiber.Ctx) error {
 	}
 	role, err := models.ParseRole(roleName)
 	if err != nil {
-		return h.renderOperator(c, fiber.StatusBadRequest, id, roleName, "Choose support, developer or admin.", nil)
+		return h.renderOperator(c, fiber.StatusBadRequest, id, views.OperatorView{Role: roleName, RoleError: "Choose support, developer or admin."}, nil)
 	}
 	op, err := h.store.SetOperatorRole(c.UserContext(), id, role)
 	if err != nil {
 		return h.fail(c, err, func(_, msg string) error {
-			return h.renderOperator(c, fiber.StatusBadRequest, id, roleName, sentence(msg), nil)
+			return h.renderOperator(c, fiber.StatusBadRequest, id, views.OperatorView{Role: roleName, RoleError: sentence(msg)}, nil)
 		})
 	}
 	if before.Role != op.Role {
 		h.audit(c, models.AuditOperatorRole, "operator", op.ID, op.Email+": "+string(before.Role)+" → "+string(op.Role))
 	}
-	return h.renderOperator(c, fiber.StatusOK, id, "", "", &views.Flash{Kind: "ok", Text: op.Email + " is now " + string(op.Role) + "."})
+	return h.renderOperator(c, fiber.StatusOK, id, views.OperatorView{}, &views.Flash{Kind: "ok", Text: op.Email + " is now " + string(op.Role) + "."})
 }
 
 // OperatorSessionsRevoke signs an operator out everywhere; they may sign in again.
@@ -100,5 +102,5 @@ func (h *Handler) OperatorSessionsRevoke(c *fiber.Ctx) error {
 		return h.fail(c, err, nil)
 	}
 	h.audit(c, models.AuditSessionsRevoked, "operator", op.ID, op.Email+": "+strconv.Itoa(n)+" sessions")
-	return h.renderOperator(c, fiber.StatusOK, op.ID, "", "", &views.Flash{Kind: "ok", Text: op.Email + " was signed out of " + strconv.Itoa(n) + " sessions."})
+	return h.renderOperator(c, fiber.StatusOK, op.ID, views.OperatorView{}, &views.Flash{Kind: "ok", Text: op.Email + " was signed out of " + strconv.Itoa(n) + " sessions."})
 }
