@@ -149,7 +149,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, banner func(a *App, 
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		a.store.Close()
+		a.Shutdown(context.Background())
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	if banner != nil {
