@@ -77,16 +77,16 @@ func TestDeliveryListQueryPlans(t *testing.T) {
 		}
 	})
 
-	t.Run("failing an endpoint's pending deliveries reads its partial index", func(t *testing.T) {
+	t.Run("failing an endpoint's pending deliveries reads its status index", func(t *testing.T) {
 		plan := queryPlan(t, s.W, sqlFailPendingOf, "r", 1, 1, "e")
-		if !strings.Contains(plan, "deliveries_endpoint_pending") {
+		if !strings.Contains(plan, "deliveries_endpoint_status_created (endpoint_id=? AND status=?)") {
 			t.Fatalf("got:\n%s", plan)
 		}
 	})
 
-	t.Run("recovering an endpoint's failed deliveries reads its partial index", func(t *testing.T) {
+	t.Run("recovering an endpoint's failed deliveries reads its status index", func(t *testing.T) {
 		plan := queryPlan(t, s.W, `SELECT COUNT(*) FROM deliveries WHERE mode = ? AND endpoint_id = ? AND status = 'FAILED' AND created_at >= ?`, "SANDBOX", "e", 1)
-		if !strings.Contains(plan, "deliveries_endpoint_failed") {
+		if !strings.Contains(plan, "deliveries_endpoint_status_created (endpoint_id=? AND status=? AND created_at>?)") {
 			t.Fatalf("got:\n%s", plan)
 		}
 	})

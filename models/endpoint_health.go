@@ -72,8 +72,8 @@ func (s *Store) WebhookHealth(ctx context.Context, mode Mode, endpointID string)
 		into   **time.Time
 	}{{DeliverySucceeded, &h.LastSuccessAt}, {DeliveryFailed, &h.LastFailureAt}} {
 		var at sql.NullInt64
-		err := db.Raw(`SELECT COALESCE(completed_at, updated_at) FROM deliveries WHERE endpoint_id = ? AND status = ? AND mode = ?
-			ORDER BY created_at DESC, id DESC LIMIT 1`, endpointID, c.status, mode).Row().Scan(&at)
+		err := db.Raw(`SELECT COALESCE(completed_at, updated_at) FROM deliveries WHERE endpoint_id = ? AND status = ?
+			ORDER BY created_at DESC LIMIT 1`, endpointID, c.status).Row().Scan(&at)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}

@@ -11,6 +11,7 @@ var migrations = []struct {
 	{"console counters", schemaConsoleCounters},
 	{"console II: audit and delivery log indices", schemaConsole2},
 	{"hourly delivery counts", schemaDeliveryHourly},
+	{"endpoint health index", schemaEndpointHealth},
 }
 
 const schemaV1 = `
@@ -307,4 +308,17 @@ CREATE TRIGGER delivery_hourly_delete AFTER DELETE ON deliveries BEGIN
 		failed = failed - (OLD.status = 'FAILED'), pending = pending - (OLD.status = 'PENDING')
 		WHERE mode = OLD.mode AND hour = OLD.created_at - OLD.created_at % 3600000;
 END;
+`
+
+// schemaEndpointHealth serves an endpoint's health (deliveries per status in
+// the last 24 hours, its last success and failure) from one index range per
+// question. Without it each count read every delivery of the endpoint in
+// the window from the table: 120 ms for the endpoint list at a million
+// deliveries. It also serves what the two partial indices of migration 2
+// did (an endpoint's pending deliveries, its failed ones since a time), so
+// they go; the dispatcher's cost per delivery did not change measurably.
+const schemaEndpointHealth = `
+CREATE INDEX deliveries_endpoint_status_created ON deliveries(endpoint_id, status, created_at);
+DROP INDEX deliveries_endpoint_pending;
+DROP INDEX deliveries_endpoint_failed;
 `
