@@ -38,15 +38,7 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 	if len(v.Target) > 200 {
 		v.Errors["target"] = "Target ids are shorter than 200 characters."
 	}
-	var ok bool
-	if f.From, ok = parseWhen(v.From); !ok {
-		v.Errors["from"] = badWhen
-	}
-	if f.Before, ok = parseWhen(v.To); !ok {
-		v.Errors["to"] = badWhen
-	} else if f.Before != nil && f.From != nil && !f.From.Before(*f.Before) {
-		v.Errors["to"] = "The end is not after the start."
-	}
+	f.From, f.Before = timeRange(v.From, v.To, v.Errors)
 	if f.Cursor, err = models.DecodeCursor(c.Query("cursor")); err != nil {
 		return h.fail(c, err, nil)
 	}

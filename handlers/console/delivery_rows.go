@@ -62,6 +62,21 @@ const liveRefreshSeconds = 3
 // datetimeLayouts are what a datetime-local box sends, and a plain day.
 var datetimeLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02"}
 
+// timeRange reads the from and to boxes of a list filter, with a message
+// beside whichever is wrong: the same rules on every list.
+func timeRange(from, to string, errs map[string]string) (start, end *time.Time) {
+	var ok bool
+	if start, ok = parseWhen(from); !ok {
+		errs["from"] = badWhen
+	}
+	if end, ok = parseWhen(to); !ok {
+		errs["to"] = badWhen
+	} else if end != nil && start != nil && !start.Before(*end) {
+		errs["to"] = "The end is not after the start."
+	}
+	return start, end
+}
+
 // parseWhen reads a time from a filter box, in UTC; "" is no time.
 func parseWhen(s string) (*time.Time, bool) {
 	s = strings.TrimSpace(s)

@@ -31,15 +31,7 @@ func (h *Handler) EventList(c *fiber.Ctx) error {
 		}
 		f.UserID = &v.UserID
 	}
-	var ok bool
-	if f.CreatedFrom, ok = parseWhen(v.From); !ok {
-		v.Errors["from"] = badWhen
-	}
-	if f.CreatedBefore, ok = parseWhen(v.To); !ok {
-		v.Errors["to"] = badWhen
-	} else if f.CreatedBefore != nil && f.CreatedFrom != nil && !f.CreatedFrom.Before(*f.CreatedBefore) {
-		v.Errors["to"] = "The end is not after the start."
-	}
+	f.CreatedFrom, f.CreatedBefore = timeRange(v.From, v.To, v.Errors)
 	if f.Cursor, err = models.DecodeCursor(c.Query("cursor")); err != nil {
 		return h.fail(c, err, nil)
 	}
