@@ -254,6 +254,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			{"audit", "/audit", "[data-testid=audit-table]"},
 			{"sessions", "/sessions", "[data-testid=sessions-table]"},
 			{"operators", "/operators", "[data-testid=operators-table]"},
+			{"account", "/account", "[data-testid=password-form]"},
 			{"not-found", "/no/such/page", "[data-testid=error-page]"},
 		} {
 			step(t, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
