@@ -13,12 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
-	"tokendesk/handlers/api"
+	"tokendesk/handlers/api/apitest"
 	"tokendesk/models"
 )
 
@@ -125,54 +120,6 @@ func (ta *testApp) call(tb testing.TB, method, target, creds string, body string
 			tb.Fatalf("%s %s: body is not an envelope: %v\n%s", method, target, err, out.Body)
 		}
 	}
-	validateAgainstOpenAPI(tb, method, target, body, req.Header, out)
+	apitest.CheckResponse(tb, method, target, req.Header, apitest.Response{Status: out.Status, Header: out.Header, Body: out.Body})
 	return out
-}
-
-var (
-	openAPIOnce   sync.Once
-	openAPIRouter routers.Router
-	openAPIErr    error
-)
-
-// validateAgainstOpenAPI checks a response with a real OpenAPI validator,
-// for every documented path; an undocumented /v1 path must be an error.
-func validateAgainstOpenAPI(tb testing.TB, method, target, body string, header http.Header, out *apiResponse) {
-	tb.Helper()
-	if !strings.HasPrefix(target, "/v1/") || strings.HasPrefix(target, "/v1/openapi.yaml") {
-		return
-	}
-	openAPIOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromData(api.OpenAPIDocument)
-		if err != nil {
-			openAPIErr = err
-			return
-		}
-		if err = doc.Validate(loader.Context); err != nil {
-			openAPIErr = err
-			return
-		}
-		doc.Servers = openapi3.Servers{{URL: "http://example.test/v1"}}
-		openAPIRouter, openAPIErr = gorillamux.NewRouter(doc)
-	})
-	if openAPIErr != nil {
-		tb.Fatalf("openapi document: %v", openAPIErr)
-	}
-	req, _ := http.NewRequest(method, "http://example.test"+target, strings.NewReader(body))
-	req.Header = header.Clone()
-	route, params, err := openAPIRouter.FindRoute(req)
-	if err != nil {
-		if out.Status < 400 {
-			tb.Errorf("%s %s answered %d but is not in the OpenAPI document: %v", method, target, out.Status, err)
-		}
-		return
-	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, ExcludeRequestBody: true}}
-	rv := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: out.Status, Header: out.Header,
-		Body: io.NopCloser(bytes.NewReader(out.Body)), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-	if err := openapi3filter.ValidateResponse(context.Background(), rv); err != nil {
-		tb.Errorf("%s %s: response %d does not match the OpenAPI document: %v\n%s", method, target, out.Status, err, out.Body)
-	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"tokendesk/handlers/api/apitest"
 	"tokendesk/models"
 	"tokendesk/web"
 )
@@ -180,6 +181,7 @@ func TestLinkSessions(t *testing.T) {
 				t.Fatal(err)
 			}
 			body, _ := io.ReadAll(res.Body)
+			apitest.CheckResponse(t, req.Method, req.URL.RequestURI(), req.Header, apitest.Response{Status: res.StatusCode, Header: res.Header, Body: body})
 			if got, want := res.StatusCode, sc.wantStatus; got != want {
 				t.Fatalf("status %d, want %d; body %s", got, want, body)
 			}
