@@ -335,6 +335,9 @@ func TestDispatchQueue(t *testing.T) {
 		for i := range claims {
 			settle(t, s, "w", &claims[i], true, nil)
 		}
+		if n, err := s.PruneAttempts(ctx, s.Now().Add(-time.Second)); err != nil || n != 0 {
+			t.Fatalf("pruned %d, %v before the attempts started; want 0", n, err)
+		}
 		n, err := s.PruneAttempts(ctx, s.Now().Add(time.Hour))
 		if err != nil || n != 3 {
 			t.Fatalf("pruned %d, %v; want 3", n, err)
