@@ -41,6 +41,7 @@ type Delivery struct {
 	ManualPending  bool       // the next attempt was asked for by a person
 	ManualBy       string     // who asked
 	ReturnStatus   string     // status to go back to if that manual attempt fails; empty: keep retrying
+	ManualRequests int        // resends asked for so far; a change during an attempt asks for one more
 	CreatedAt      time.Time  `gorm:"serializer:ms"`
 	UpdatedAt      time.Time  `gorm:"serializer:ms"`
 	CompletedAt    *time.Time `gorm:"serializer:ms"`

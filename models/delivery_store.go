@@ -83,6 +83,12 @@ func (s *Store) readTx(ctx context.Context, fn func(db *gorm.DB) error) error {
 // the same event id. It works whatever the status: a failed or succeeded
 // delivery goes back to that status if the resend fails; a pending one
 // carries on with its retry schedule. by names who asked, for the log.
+//
+// A delivery being sent right now is not refused: the request is recorded
+// (manual_pending, manual_by, and manual_requests moved on), and recording
+// the attempt in flight then makes the delivery due at once for the MANUAL
+// attempt, whatever that attempt's outcome, which becomes the status to go
+// back to. Only an endpoint that cannot receive is refused.
 func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*Delivery, error) {
 	var d Delivery
 	err := s.write(ctx, func(tx *gorm.DB) error {
@@ -102,7 +108,13 @@ func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*
 		}
 		now := s.nowMS()
 		if d.LeaseOwner != "" && d.LeaseExpiresAt != nil && d.LeaseExpiresAt.After(now) {
-			return Errorf(CodeConflict, "delivery %s is being sent right now; try again in a few seconds", id)
+			// In flight: the dispatcher's record decides status, next
+			// attempt and status to go back to; here only the request.
+			d.ManualPending, d.ManualBy, d.ManualRequests, d.UpdatedAt = true, by, d.ManualRequests+1, now
+			return tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
+				"manual_pending": true, "manual_by": by,
+				"manual_requests": gorm.Expr("manual_requests + 1"), "updated_at": ms(now),
+			}).Error
 		}
 		if d.ManualPending {
 			return nil // already asked for and not yet sent: once is enough
@@ -111,9 +123,11 @@ func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*
 			d.ReturnStatus = d.Status
 		}
 		d.Status, d.NextAttemptAt, d.ManualPending, d.ManualBy, d.UpdatedAt = DeliveryPending, &now, true, by, now
+		d.ManualRequests++
 		return tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
 			"status": d.Status, "next_attempt_at": ms(now), "manual_pending": true,
 			"manual_by": by, "return_status": d.ReturnStatus, "updated_at": ms(now),
+			"manual_requests": gorm.Expr("manual_requests + 1"),
 		}).Error
 	})
 	if err != nil {

@@ -160,23 +160,24 @@ func TestListDeliveries(t *testing.T) {
 func TestResendAndRecover(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("a delivery in flight cannot be resent until its attempt ends", func(t *testing.T) {
+	t.Run("a resend asked for in flight is made as soon as the attempt is recorded", func(t *testing.T) {
 		s := modelstest.MustOpenStore(t)
 		mustCreateEndpoint(t, s, models.Sandbox, "http://localhost/a")
 		if _, err := s.CreateUser(ctx, models.Sandbox, nil, "test"); err != nil {
 			t.Fatal(err)
 		}
 		claims := claimAll(t, s, "w")
-		if _, err := s.ResendDelivery(ctx, models.Sandbox, claims[0].Delivery.ID, "ops"); models.ErrorCode(err) != models.CodeConflict {
-			t.Fatalf("got %v, want CONFLICT", err)
+		if _, err := s.ResendDelivery(ctx, models.Sandbox, claims[0].Delivery.ID, "ops"); err != nil {
+			t.Fatalf("resend in flight: %v", err)
 		}
 		settle(t, s, "w", &claims[0], true, nil)
-		d, err := s.ResendDelivery(ctx, models.Sandbox, claims[0].Delivery.ID, "ops")
+		d, err := s.GetDelivery(ctx, models.Sandbox, claims[0].Delivery.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Status != models.DeliveryPending || !d.ManualPending || d.ReturnStatus != models.DeliverySucceeded {
-			t.Fatalf("got %+v", d)
+		if got := d.Delivery; got.Status != models.DeliveryPending || !got.ManualPending || got.ManualBy != "ops" ||
+			got.ReturnStatus != models.DeliverySucceeded || got.NextAttemptAt == nil || got.NextAttemptAt.After(s.Now()) {
+			t.Fatalf("got %+v", got)
 		}
 		again := claimAll(t, s, "w")
 		if len(again) != 1 || again[0].Trigger != models.TriggerManual || again[0].TriggeredBy != "ops" || again[0].Number != 2 {
@@ -333,6 +334,9 @@ func TestDispatchQueue(t *testing.T) {
 		claims := claimAll(t, s, "w")
 		for i := range claims {
 			settle(t, s, "w", &claims[i], true, nil)
+		}
+		if n, err := s.PruneAttempts(ctx, s.Now().Add(-time.Second)); err != nil || n != 0 {
+			t.Fatalf("pruned %d, %v before the attempts started; want 0", n, err)
 		}
 		n, err := s.PruneAttempts(ctx, s.Now().Add(time.Hour))
 		if err != nil || n != 3 {

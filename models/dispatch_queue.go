@@ -30,7 +30,7 @@ const (
 	// index deliveries_due, in next_attempt_at order.
 	sqlClaim = `SELECT d.id, d.mode, d.endpoint_id, d.event_id, d.event_type, d.user_id,
 	d.attempt_count, d.auto_attempts, d.manual_pending, d.manual_by, d.return_status,
-	d.last_status_code, d.last_error, d.created_at, d.updated_at, ev.payload
+	d.last_status_code, d.last_error, d.manual_requests, d.created_at, d.updated_at, ev.payload
 FROM deliveries d JOIN events ev ON ev.id = d.event_id
 WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ?)
 ORDER BY d.next_attempt_at
@@ -40,7 +40,7 @@ LIMIT ?`
 FROM webhook_endpoints WHERE id = ?`
 	sqlLease        = `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?`
 	sqlFailUnclaim  = `UPDATE deliveries SET status = 'FAILED', last_error = ?, next_attempt_at = NULL, completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = '' WHERE id = ?`
-	sqlReadDelivery = `SELECT status, lease_owner, endpoint_id, return_status FROM deliveries WHERE id = ?`
+	sqlReadDelivery = `SELECT status, lease_owner, endpoint_id, return_status, manual_pending, manual_requests FROM deliveries WHERE id = ?`
 	sqlHealth       = `SELECT active, disabled_at, disabled_reason, deleted_at, failing_since FROM webhook_endpoints WHERE id = ?`
 	sqlAttempt      = `INSERT INTO attempts (id, delivery_id, mode, number, "trigger", triggered_by, url,
 	request_headers, request_body, response_status, response_headers, response_body, duration_ms, error, started_at)
@@ -52,7 +52,16 @@ FROM webhook_endpoints WHERE id = ?`
 	manual_by = CASE WHEN ? THEN '' ELSE manual_by END,
 	return_status = CASE WHEN ? THEN '' ELSE return_status END
 	WHERE id = ?`
-	sqlSettleHeld = sqlSettle + ` AND lease_owner = ? AND status = 'PENDING'`
+	// Held: still ours, pending, and no resend asked for since the claim.
+	sqlSettleHeld = sqlSettle + ` AND lease_owner = ? AND status = 'PENDING' AND manual_requests = ?`
+	// A resend was asked for while the attempt was in flight: the MANUAL
+	// attempt is due at once, and the outcome just recorded becomes the
+	// status to go back to if it fails ('' while there are retries left).
+	sqlSettleResend = `UPDATE deliveries SET status = 'PENDING', attempt_count = attempt_count + 1,
+	auto_attempts = auto_attempts + ?, next_attempt_at = ?, lease_owner = '', lease_expires_at = NULL,
+	last_status_code = ?, last_error = ?, return_status = ?, manual_pending = 1,
+	completed_at = CASE WHEN ? = '' THEN completed_at ELSE COALESCE(completed_at, ?) END, updated_at = ?
+	WHERE id = ?`
 	// A delivery failed while in flight (endpoint deleted or disabled)
 	// keeps the reason it was given then.
 	sqlSettleFailed = `UPDATE deliveries SET attempt_count = attempt_count + 1, lease_owner = '',
@@ -79,7 +88,7 @@ func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
 	}
 	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
 	for _, src := range []string{sqlClaim, sqlEndpoint, sqlLease, sqlFailUnclaim, sqlReadDelivery, sqlHealth,
-		sqlAttempt, sqlSettle, sqlSettleHeld, sqlSettleFailed, sqlRelease} {
+		sqlAttempt, sqlSettle, sqlSettleHeld, sqlSettleResend, sqlSettleFailed, sqlRelease} {
 		st, err := w.PrepareContext(ctx, src)
 		if err != nil {
 			q.Close()
@@ -218,7 +227,7 @@ func scanClaims(ctx context.Context, st *sql.Stmt, now time.Time, limit int) ([]
 		var payload string
 		if err := rows.Scan(&d.ID, &d.Mode, &d.EndpointID, &d.EventID, &d.EventType, &d.UserID,
 			&d.AttemptCount, &d.AutoAttempts, &d.ManualPending, &d.ManualBy, &d.ReturnStatus,
-			&d.LastStatusCode, &d.LastError, &created, &updated, &payload); err != nil {
+			&d.LastStatusCode, &d.LastError, &d.ManualRequests, &created, &updated, &payload); err != nil {
 			return nil, err
 		}
 		d.Status, d.CreatedAt, d.UpdatedAt = DeliveryPending, time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
@@ -280,7 +289,8 @@ func (q *DispatchQueue) RecordAttempts(ctx context.Context, owner string, rs []A
 func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt, owner string, rs []AttemptResult, now time.Time) error {
 	health := map[string]*endpointHealth{}
 	stmts := recordStmts{read: st(sqlReadDelivery), insert: st(sqlAttempt), settle: st(sqlSettle),
-		settleHeld: st(sqlSettleHeld), settleFailed: st(sqlSettleFailed), health: st(sqlHealth)}
+		settleHeld: st(sqlSettleHeld), settleResend: st(sqlSettleResend), settleFailed: st(sqlSettleFailed),
+		health: st(sqlHealth)}
 	for i := range rs {
 		if err := q.recordOne(ctx, tx, stmts, owner, &rs[i], now, health); err != nil {
 			return fmt.Errorf("record attempt of delivery %s: %w", rs[i].Attempt.DeliveryID, err)
@@ -289,7 +299,9 @@ func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) 
 	return nil
 }
 
-type recordStmts struct{ read, insert, settle, settleHeld, settleFailed, health *sql.Stmt }
+type recordStmts struct {
+	read, insert, settle, settleHeld, settleResend, settleFailed, health *sql.Stmt
+}
 
 // endpointHealth is the part of an endpoint that attempts change.
 type endpointHealth struct {
@@ -319,12 +331,24 @@ func (q *DispatchQueue) recordOne(ctx context.Context, tx *sql.Tx, st recordStmt
 	// one (the common case: still PENDING and held by owner, which the
 	// settling update checks), read from the row otherwise.
 	var status, leaseOwner, endpointID, returnStatus string
+	var manualPending bool
+	var manualRequests int
+	read := func() error {
+		err := st.read.QueryRowContext(ctx, a.DeliveryID).Scan(&status, &leaseOwner, &endpointID, &returnStatus,
+			&manualPending, &manualRequests)
+		if err != nil {
+			return fmt.Errorf("read delivery: %w", err)
+		}
+		return nil
+	}
 	held := r.Claim != nil
+	asked := false // a resend arrived while the attempt was in flight
 	if held {
 		status, leaseOwner = DeliveryPending, owner
 		endpointID, returnStatus = r.Claim.Delivery.EndpointID, r.Claim.Delivery.ReturnStatus
-	} else if err := st.read.QueryRowContext(ctx, a.DeliveryID).Scan(&status, &leaseOwner, &endpointID, &returnStatus); err != nil {
-		return fmt.Errorf("read delivery: %w", err)
+		manualPending, manualRequests = r.Claim.Delivery.ManualPending, r.Claim.Delivery.ManualRequests
+	} else if err := read(); err != nil {
+		return err
 	}
 	if a.ID == "" {
 		a.ID = orderedID(q.s.Rand, a.StartedAt)
@@ -366,13 +390,22 @@ func (q *DispatchQueue) recordOne(ctx context.Context, tx *sql.Tx, st recordStmt
 			_, err := st.settleFailed.ExecContext(ctx, a.ResponseStatus, ms(now), a.DeliveryID)
 			return err
 		}
+		if !held && status == DeliveryPending && h.deliverable() && (asked || resendPending(a, manualPending)) {
+			back := s.status
+			if back == DeliveryPending {
+				back = "" // retries left: a failed resend carries on with them
+			}
+			_, err := st.settleResend.ExecContext(ctx, s.auto, ms(now), a.ResponseStatus, s.lastError, back,
+				back, ms(now), ms(now), a.DeliveryID)
+			return err
+		}
 		args := []any{s.status, s.auto, s.next, a.ResponseStatus, s.lastError, s.status, ms(now), ms(now),
 			s.manual, s.manual, s.manual, a.DeliveryID}
 		if !held {
 			_, err := st.settle.ExecContext(ctx, args...)
 			return err
 		}
-		res, err := st.settleHeld.ExecContext(ctx, append(args, owner)...)
+		res, err := st.settleHeld.ExecContext(ctx, append(args, owner, manualRequests)...)
 		if err != nil {
 			return err
 		}
@@ -380,12 +413,24 @@ func (q *DispatchQueue) recordOne(ctx context.Context, tx *sql.Tx, st recordStmt
 			return nil
 		}
 		// The row moved on since the claim (endpoint deleted or disabled,
-		// lease lost): decide again from what it is now.
+		// lease lost, a resend asked for): decide again from what it is now.
 		held = false
-		if err := st.read.QueryRowContext(ctx, a.DeliveryID).Scan(&status, &leaseOwner, &endpointID, &returnStatus); err != nil {
-			return fmt.Errorf("read delivery: %w", err)
+		claimed := manualRequests
+		if err := read(); err != nil {
+			return err
+		}
+		if manualRequests != claimed {
+			asked = true
 		}
 	}
+}
+
+// resendPending reports whether an automatic attempt finds a manual one
+// asked for: a claim with one pending would have been manual, so it came
+// while the attempt was in flight. (A manual attempt in flight is told
+// apart only by the request count moving since its claim.)
+func resendPending(a *Attempt, manualPending bool) bool {
+	return a.Trigger == TriggerAutomatic && manualPending
 }
 
 // settled is what an attempt's outcome does to its delivery.

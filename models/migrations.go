@@ -12,6 +12,7 @@ var migrations = []struct {
 	{"console II: audit and delivery log indices", schemaConsole2},
 	{"hourly delivery counts", schemaDeliveryHourly},
 	{"endpoint health index", schemaEndpointHealth},
+	{"resend requests counted", schemaManualRequests},
 }
 
 const schemaV1 = `
@@ -321,4 +322,12 @@ const schemaEndpointHealth = `
 CREATE INDEX deliveries_endpoint_status_created ON deliveries(endpoint_id, status, created_at);
 DROP INDEX deliveries_endpoint_pending;
 DROP INDEX deliveries_endpoint_failed;
+`
+
+// schemaManualRequests counts the resends asked for on each delivery. A
+// resend that arrives while an attempt is in flight only bumps the count;
+// recording that attempt sees the count moved since the claim and queues
+// one more MANUAL attempt at once, whatever the outcome.
+const schemaManualRequests = `
+ALTER TABLE deliveries ADD COLUMN manual_requests INTEGER NOT NULL DEFAULT 0;
 `
