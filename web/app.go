@@ -27,6 +27,9 @@ type App struct {
 	fiber *fiber.App
 	api   *api.Handler
 
+	requests requestCounts // for /metrics
+	started  time.Time
+
 	dispatcher *webhooks.Dispatcher
 	stopWork   context.CancelFunc
 	swept      chan struct{} // closed when the session sweeper has stopped
@@ -40,7 +43,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}}
+	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}, started: time.Now()}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
 		Workers: cfg.WebhookWorkers, Timeout: cfg.WebhookTimeout,
 		// The lease outlives the longest attempt with room for recording it;

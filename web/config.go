@@ -30,6 +30,7 @@ type Config struct {
 	AdminPassword  string
 	SessionIdle    time.Duration
 	Demo           bool // serve the public widget demo page
+	Metrics        bool // serve /metrics in the Prometheus text format
 	LogLevel       string
 }
 
@@ -152,6 +153,14 @@ func options() []option {
 				return fmt.Errorf("demo: %q must be true or false", v)
 			}
 			c.Demo = b
+			return nil
+		}},
+		{"metrics", "TOKENDESK_METRICS", "serve /metrics in the Prometheus text format (true/false)", "false", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("metrics: %q must be true or false", v)
+			}
+			c.Metrics = b
 			return nil
 		}},
 		{"log-level", "TOKENDESK_LOG_LEVEL", "debug, info, warn or error", d.LogLevel, func(c *Config, v string) error {

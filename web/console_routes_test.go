@@ -16,6 +16,7 @@ import (
 // not the API is a console route and must carry all its guards.
 var publicRoutes = map[string]bool{
 	"GET /healthz":         true,
+	"GET /metrics":         true,
 	"GET /static/:name":    true,
 	"GET /login":           true,
 	"POST /login":          true,

@@ -15,8 +15,12 @@ func (a *App) routes() {
 		app.Use(m)
 	}
 
-	// Health: the process is up and the database answers.
+	// Health: the process is up and the database answers. Metrics only when
+	// asked for (--metrics).
 	app.Get("/healthz", a.healthz)
+	if a.cfg.Metrics {
+		app.Get("/metrics", a.metrics)
+	}
 
 	// Widget SDK at a stable URL customers embed, and the public demo page
 	// when --demo is on. Registered before any /static/* catch-all.
@@ -138,7 +142,7 @@ func (a *App) consoleRoutes() {
 // before the log line that names it, and panics are caught inside the logger
 // so the logged status is the one the client got.
 func (a *App) middleware() []fiber.Handler {
-	return []fiber.Handler{requestID, logRequests(a.log), recoverPanics(a.log), securityHeaders}
+	return []fiber.Handler{requestID, logRequests(a.log), a.countRequests, recoverPanics(a.log), securityHeaders}
 }
 
 // apiRoute registers a path's methods and answers any other method with
