@@ -19,7 +19,14 @@ import (
 
 // Config tunes the dispatcher. Zero values take the defaults named.
 type Config struct {
-	Workers      int             // concurrent sends; 32
+	Workers int // concurrent sends; 32
+	// PerEndpoint caps the attempts to one endpoint this process has in
+	// flight (claimed and not yet recorded); DefaultPerEndpoint. A receiver
+	// that hangs until the timeout then holds at most this many workers,
+	// and the others keep serving every other endpoint. The cap is per
+	// process: several processes sharing the database each apply their own,
+	// while the leases still keep any one delivery to one process.
+	PerEndpoint  int
 	Lease        time.Duration   // how long a claim is ours; 9×Timeout+30s (120s), at least Timeout+5s
 	Timeout      time.Duration   // per attempt, connect to last byte kept; 10s
 	Schedule     []time.Duration // waits between automatic attempts; DefaultSchedule
@@ -35,6 +42,9 @@ type Config struct {
 	UserAgent      string      // tokendesk-webhooks/1
 	Logger         *slog.Logger
 }
+
+// DefaultPerEndpoint is how many attempts to one endpoint may be in flight.
+const DefaultPerEndpoint = 8
 
 // DefaultRetention is how long attempts are kept.
 const DefaultRetention = 30 * 24 * time.Hour
@@ -56,6 +66,9 @@ const (
 func (c *Config) setDefaults() error {
 	if c.Workers <= 0 {
 		c.Workers = 32
+	}
+	if c.PerEndpoint <= 0 {
+		c.PerEndpoint = DefaultPerEndpoint
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
@@ -272,6 +285,9 @@ func (d *Dispatcher) pump() {
 	look := true // whether due work may be waiting: at start, on wake-ups, on timers, after a full claim
 	batch := make([]result, 0, maxRecordBatch)
 	var held *result // a result taken while waiting
+	// inFlight counts, per endpoint, the claims not yet recorded or
+	// released, for the per-endpoint cap. Only the pump touches it.
+	inFlight := map[string]int{}
 	for {
 		batch = batch[:0]
 		if held != nil {
@@ -282,20 +298,32 @@ func (d *Dispatcher) pump() {
 		if stopping {
 			batch = d.unstarted(batch)
 		}
+		// What is in batch is recorded before the claim, in the same
+		// transaction, so its slots are free for that claim.
+		for _, r := range batch {
+			id := r.claim.Endpoint.ID
+			if inFlight[id] >= d.cfg.PerEndpoint {
+				look = true // a full endpoint has a slot again: its due deliveries may wait
+			}
+			if inFlight[id]--; inFlight[id] <= 0 {
+				delete(inFlight, id)
+			}
+		}
 		free := capacity - d.outstanding.Load() + int64(len(batch))
 		limit := 0
 		if look && !stopping && free > 0 {
 			limit = int(min(free, maxClaimBatch))
 		}
 		if len(batch) > 0 || limit > 0 {
-			claims := d.exchange(batch, limit)
+			claims, more := d.exchange(batch, limit, inFlight)
 			d.outstanding.Add(int64(len(claims) - len(batch)))
 			d.stats.claimed.Add(int64(len(claims)))
 			for i := range claims {
+				inFlight[claims[i].Endpoint.ID]++
 				d.work <- &claims[i] // never blocks: outstanding ≤ capacity = cap(work)
 			}
 			if limit > 0 {
-				look = len(claims) == limit // a full claim: more may be due right now
+				look = more // a full claim: more may be due right now
 			}
 			continue
 		}
@@ -307,7 +335,7 @@ func (d *Dispatcher) pump() {
 			}
 			stop = nil // already stopping: wait for the last results only
 		} else if !look {
-			d.resetTimer(timer)
+			d.resetTimer(timer, models.FullEndpoints(inFlight, d.cfg.PerEndpoint))
 		}
 		select {
 		case r := <-d.results:
@@ -348,9 +376,11 @@ func (d *Dispatcher) unstarted(batch []result) []result {
 
 // resetTimer arms the timer for the next look at the queue: the poll
 // interval, or sooner when a retry or an expired lease is due before that.
-func (d *Dispatcher) resetTimer(t *time.Timer) {
+// Deliveries of full endpoints are left out: a freed slot is a result,
+// which makes the pump look again.
+func (d *Dispatcher) resetTimer(t *time.Timer, full []string) {
 	wait := d.cfg.PollInterval
-	if next := d.nextDue(); next != nil {
+	if next := d.nextDue(full); next != nil {
 		wait = min(wait, max(next.Sub(d.store.Now()), time.Millisecond))
 	}
 	if !t.Stop() {
@@ -371,10 +401,10 @@ func (d *Dispatcher) close() {
 	close(d.done)
 }
 
-func (d *Dispatcher) nextDue() *time.Time {
+func (d *Dispatcher) nextDue(full []string) *time.Time {
 	ctx, cancel := dbCtx()
 	defer cancel()
-	next, err := d.store.NextDueAt(ctx)
+	next, err := d.store.NextDueAtExcept(ctx, full)
 	if err != nil {
 		d.log.Error("read next due delivery", "err", err)
 		return nil
@@ -411,10 +441,11 @@ func (d *Dispatcher) workLoop() {
 }
 
 // exchange records a batch of outcomes, releases the leases of what was
-// never sent and claims up to limit more, in one transaction. If the
+// never sent and claims up to limit more, none of an endpoint that holds
+// PerEndpoint already, in one transaction; more reports a full claim. If the
 // database refuses several times, the outcomes are dropped: their leases run
 // out and the deliveries are sent again, a duplicate but never a loss.
-func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
+func (d *Dispatcher) exchange(batch []result, limit int, inFlight map[string]int) (claims []models.Claim, more bool) {
 	var records []models.AttemptResult
 	var release []string
 	for _, r := range batch {
@@ -427,11 +458,11 @@ func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
 			d.log.Warn("receiver answered 410 Gone; disabling endpoint", "endpoint", r.claim.Endpoint.ID, "delivery", r.claim.Delivery.ID)
 		}
 	}
-	var claims []models.Claim
+	want := models.ClaimRequest{Limit: limit, Lease: d.cfg.Lease, PerEndpoint: d.cfg.PerEndpoint, InFlight: inFlight}
 	var err error
 	for try := 0; try < 3; try++ {
 		ctx, cancel := dbCtx()
-		claims, err = d.queue.Exchange(ctx, d.cfg.Owner, records, release, limit, d.cfg.Lease)
+		claims, more, err = d.queue.Exchange(ctx, d.cfg.Owner, records, release, want)
 		cancel()
 		if err == nil {
 			break
@@ -441,7 +472,7 @@ func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
 	}
 	if err != nil {
 		d.stats.recordErrors.Add(int64(len(records)))
-		return nil
+		return nil, false
 	}
 	for _, r := range records {
 		if r.Succeeded {
@@ -451,7 +482,7 @@ func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
 		}
 	}
 	d.stats.released.Add(int64(len(release)))
-	return claims
+	return claims, more
 }
 
 func (d *Dispatcher) pruneLoop() {
