@@ -20,12 +20,15 @@ import (
 // Config tunes the dispatcher. Zero values take the defaults named.
 type Config struct {
 	Workers int // concurrent sends; 32
-	// PerEndpoint caps the attempts to one endpoint this process has in
-	// flight (claimed and not yet recorded); DefaultPerEndpoint. A receiver
-	// that hangs until the timeout then holds at most this many workers,
-	// and the others keep serving every other endpoint. The cap is per
-	// process: several processes sharing the database each apply their own,
-	// while the leases still keep any one delivery to one process.
+	// PerEndpoint caps the attempts to one endpoint this process sends at
+	// once; DefaultPerEndpoint. A receiver that hangs until the timeout
+	// then holds at most this many workers, and the others keep serving
+	// every other endpoint. Claims are capped in proportion
+	// (claimsPerWorker×PerEndpoint per endpoint, as claimsPerWorker×Workers
+	// in all), so one endpoint's backlog cannot take all the claims either.
+	// The cap is per process: several processes sharing the database each
+	// apply their own, while the leases still keep any one delivery to one
+	// process.
 	PerEndpoint  int
 	Lease        time.Duration   // how long a claim is ours; 9×Timeout+30s (120s), at least Timeout+5s
 	Timeout      time.Duration   // per attempt, connect to last byte kept; 10s
@@ -139,6 +142,7 @@ type Dispatcher struct {
 	// outstanding counts claims not yet recorded or released; the pump
 	// keeps it under claimsPerWorker×Workers.
 	outstanding atomic.Int64
+	gate        *endpointGate
 
 	stopping    chan struct{}
 	sendCtx     context.Context // cancelled when shutdown runs out of time
@@ -185,6 +189,7 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 		log:      cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
 		wake:     make(chan struct{}, 1),
 		work:     make(chan *models.Claim, capacity),
+		gate:     newEndpointGate(cfg.PerEndpoint),
 		results:  make(chan result, capacity),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
@@ -286,8 +291,9 @@ func (d *Dispatcher) pump() {
 	batch := make([]result, 0, maxRecordBatch)
 	var held *result // a result taken while waiting
 	// inFlight counts, per endpoint, the claims not yet recorded or
-	// released, for the per-endpoint cap. Only the pump touches it.
+	// released, kept under claimCap. Only the pump touches it.
 	inFlight := map[string]int{}
+	claimCap := claimsPerWorker * d.cfg.PerEndpoint
 	for {
 		batch = batch[:0]
 		if held != nil {
@@ -302,7 +308,7 @@ func (d *Dispatcher) pump() {
 		// transaction, so its slots are free for that claim.
 		for _, r := range batch {
 			id := r.claim.Endpoint.ID
-			if inFlight[id] >= d.cfg.PerEndpoint {
+			if inFlight[id] >= claimCap {
 				look = true // a full endpoint has a slot again: its due deliveries may wait
 			}
 			if inFlight[id]--; inFlight[id] <= 0 {
@@ -315,7 +321,7 @@ func (d *Dispatcher) pump() {
 			limit = int(min(free, maxClaimBatch))
 		}
 		if len(batch) > 0 || limit > 0 {
-			claims, more := d.exchange(batch, limit, inFlight)
+			claims, more := d.exchange(batch, limit, inFlight, claimCap)
 			d.outstanding.Add(int64(len(claims) - len(batch)))
 			d.stats.claimed.Add(int64(len(claims)))
 			for i := range claims {
@@ -335,7 +341,7 @@ func (d *Dispatcher) pump() {
 			}
 			stop = nil // already stopping: wait for the last results only
 		} else if !look {
-			d.resetTimer(timer, models.FullEndpoints(inFlight, d.cfg.PerEndpoint))
+			d.resetTimer(timer, models.FullEndpoints(inFlight, claimCap))
 		}
 		select {
 		case r := <-d.results:
@@ -362,8 +368,12 @@ func (d *Dispatcher) gather(batch []result) []result {
 	return batch
 }
 
-// unstarted turns claims still queued at shutdown into lease releases.
+// unstarted turns claims still queued or parked at shutdown into lease
+// releases.
 func (d *Dispatcher) unstarted(batch []result) []result {
+	for _, c := range d.gate.drain() {
+		batch = append(batch, result{claim: c, release: true})
+	}
 	for {
 		select {
 		case c := <-d.work:
@@ -425,27 +435,35 @@ func (d *Dispatcher) workLoop() {
 		case <-d.stopping:
 			return
 		case c := <-d.work:
+			if !d.gate.enter(c) {
+				continue // parked: sent after an attempt to its endpoint ends
+			}
+			for ; c != nil; c = d.gate.leave(c.Endpoint.ID) {
+				d.results <- d.send(c, &sg)
+			}
 			if d.stopped() {
-				d.results <- result{claim: c, release: true}
 				return
 			}
-			if !d.leaseCovers(c) {
-				// Waited so long in the queue that the attempt could outlive
-				// the lease, and another process could send it meanwhile.
-				d.results <- result{claim: c, release: true}
-				continue
-			}
-			d.results <- d.attempt(c, &sg)
 		}
 	}
 }
 
+// send makes the attempt of c, or gives c back when it must not be made.
+func (d *Dispatcher) send(c *models.Claim, sg *signer) result {
+	if d.stopped() || !d.leaseCovers(c) {
+		// Stopping, or waited so long in the queue that the attempt could
+		// outlive the lease, and another process could send it meanwhile.
+		return result{claim: c, release: true}
+	}
+	return d.attempt(c, sg)
+}
+
 // exchange records a batch of outcomes, releases the leases of what was
 // never sent and claims up to limit more, none of an endpoint that holds
-// PerEndpoint already, in one transaction; more reports a full claim. If the
+// perEndpoint claims already, in one transaction; more reports a full claim. If the
 // database refuses several times, the outcomes are dropped: their leases run
 // out and the deliveries are sent again, a duplicate but never a loss.
-func (d *Dispatcher) exchange(batch []result, limit int, inFlight map[string]int) (claims []models.Claim, more bool) {
+func (d *Dispatcher) exchange(batch []result, limit int, inFlight map[string]int, perEndpoint int) (claims []models.Claim, more bool) {
 	var records []models.AttemptResult
 	var release []string
 	for _, r := range batch {
@@ -458,7 +476,7 @@ func (d *Dispatcher) exchange(batch []result, limit int, inFlight map[string]int
 			d.log.Warn("receiver answered 410 Gone; disabling endpoint", "endpoint", r.claim.Endpoint.ID, "delivery", r.claim.Delivery.ID)
 		}
 	}
-	want := models.ClaimRequest{Limit: limit, Lease: d.cfg.Lease, PerEndpoint: d.cfg.PerEndpoint, InFlight: inFlight}
+	want := models.ClaimRequest{Limit: limit, Lease: d.cfg.Lease, PerEndpoint: perEndpoint, InFlight: inFlight}
 	var err error
 	for try := 0; try < 3; try++ {
 		ctx, cancel := dbCtx()
