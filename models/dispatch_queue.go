@@ -33,6 +33,7 @@ const (
 	d.last_status_code, d.last_error, d.manual_requests, d.created_at, d.updated_at, ev.payload
 FROM deliveries d JOIN events ev ON ev.id = d.event_id
 WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ?)
+	AND d.endpoint_id NOT IN (SELECT value FROM json_each(?))
 ORDER BY d.next_attempt_at
 LIMIT ?`
 	sqlEndpoint = `SELECT id, mode, name, url, event_types, active, include_payload, secret, previous_secret,
@@ -130,20 +131,33 @@ func (q *DispatchQueue) tx(ctx context.Context, fn func(ctx context.Context, tx 
 	return tx.Commit()
 }
 
+// ClaimRequest says what one claim may take.
+type ClaimRequest struct {
+	Limit int           // deliveries in all; 0 claims nothing
+	Lease time.Duration // how long the claims are the caller's
+	// PerEndpoint caps how many deliveries of one endpoint the caller holds
+	// at once, counting those it holds already (InFlight, by endpoint id);
+	// 0 for no cap. Deliveries over the cap are left due, untouched, for a
+	// later claim. The cap is the caller's: several processes each have
+	// their own.
+	PerEndpoint int
+	InFlight    map[string]int
+}
+
 // Exchange is the dispatcher's one transaction per round: it records the
 // attempts that finished, gives back the leases of claims never started, and
-// claims up to limit more. Doing all three in one transaction keeps the
+// claims more as want says. Doing all three in one transaction keeps the
 // single writer's work to one commit per round, however many deliveries
-// move.
-func (q *DispatchQueue) Exchange(ctx context.Context, owner string, done []AttemptResult, release []string, limit int, lease time.Duration) ([]Claim, error) {
-	if owner == "" || (limit > 0 && lease <= 0) {
-		return nil, fmt.Errorf("dispatch exchange: owner and lease are required")
+// move. more reports that the claim stopped at its limit, so more may be
+// due right now.
+func (q *DispatchQueue) Exchange(ctx context.Context, owner string, done []AttemptResult, release []string, want ClaimRequest) (claims []Claim, more bool, err error) {
+	if owner == "" || (want.Limit > 0 && want.Lease <= 0) {
+		return nil, false, fmt.Errorf("dispatch exchange: owner and lease are required")
 	}
-	if len(done) == 0 && len(release) == 0 && limit <= 0 {
-		return nil, nil
+	if len(done) == 0 && len(release) == 0 && want.Limit <= 0 {
+		return nil, false, nil
 	}
-	var claims []Claim
-	err := q.tx(ctx, func(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt) error {
+	err = q.tx(ctx, func(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt) error {
 		now := q.s.nowMS()
 		if len(done) > 0 {
 			if err := q.record(ctx, tx, st, owner, done, now); err != nil {
@@ -156,15 +170,15 @@ func (q *DispatchQueue) Exchange(ctx context.Context, owner string, done []Attem
 			}
 		}
 		var err error
-		if limit > 0 {
-			claims, err = claimIn(ctx, st, owner, limit, lease, now)
+		if want.Limit > 0 {
+			claims, more, err = claimIn(ctx, st, owner, want, now)
 		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("dispatch for %s (%d done, %d released, claim %d): %w", owner, len(done), len(release), limit, err)
+		return nil, false, fmt.Errorf("dispatch for %s (%d done, %d released, claim %d): %w", owner, len(done), len(release), want.Limit, err)
 	}
-	return claims, nil
+	return claims, more, nil
 }
 
 // ClaimDue leases up to limit due deliveries to owner for lease, in one write
@@ -177,44 +191,85 @@ func (q *DispatchQueue) ClaimDue(ctx context.Context, owner string, limit int, l
 	if limit <= 0 || lease <= 0 {
 		return nil, fmt.Errorf("claim due deliveries: limit and lease are required")
 	}
-	return q.Exchange(ctx, owner, nil, nil, limit, lease)
+	claims, _, err := q.Exchange(ctx, owner, nil, nil, ClaimRequest{Limit: limit, Lease: lease})
+	return claims, err
 }
 
-func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, limit int, lease time.Duration, now time.Time) ([]Claim, error) {
-	claims, err := scanClaims(ctx, st(sqlClaim), now, limit)
+// FullEndpoints lists the endpoints of inFlight that hold perEndpoint
+// deliveries or more, as the JSON array the claim query excludes.
+func FullEndpoints(inFlight map[string]int, perEndpoint int) []string {
+	var full []string
+	if perEndpoint <= 0 {
+		return nil
+	}
+	for id, n := range inFlight {
+		if n >= perEndpoint {
+			full = append(full, id)
+		}
+	}
+	slices.Sort(full)
+	return full
+}
+
+func jsonList(ids []string) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want ClaimRequest, now time.Time) ([]Claim, bool, error) {
+	// Endpoints already at their cap are left out by the query; the others
+	// are counted here as rows arrive, so one claim never takes more of an
+	// endpoint than its free slots.
+	full := FullEndpoints(want.InFlight, want.PerEndpoint)
+	claims, err := scanClaims(ctx, st(sqlClaim), now, want.Limit, jsonList(full))
 	if err != nil || len(claims) == 0 {
-		return nil, err
+		return nil, false, err
+	}
+	more := len(claims) == want.Limit
+	var taken map[string]int
+	if want.PerEndpoint > 0 {
+		taken = map[string]int{}
 	}
 	endpoints := map[string]*WebhookEndpoint{}
-	until := now.Add(lease)
+	until := now.Add(want.Lease)
 	leased := claims[:0]
 	leaseSt, failSt := st(sqlLease), st(sqlFailUnclaim)
 	for _, c := range claims {
-		ep, ok := endpoints[c.Delivery.EndpointID]
+		epID := c.Delivery.EndpointID
+		if taken != nil && want.InFlight[epID]+taken[epID] >= want.PerEndpoint {
+			continue // stays due; claimed once a slot frees
+		}
+		ep, ok := endpoints[epID]
 		if !ok {
-			if ep, err = scanEndpoint(st(sqlEndpoint).QueryRowContext(ctx, c.Delivery.EndpointID)); err != nil {
-				return nil, fmt.Errorf("read endpoint %s: %w", c.Delivery.EndpointID, err)
+			if ep, err = scanEndpoint(st(sqlEndpoint).QueryRowContext(ctx, epID)); err != nil {
+				return nil, false, fmt.Errorf("read endpoint %s: %w", epID, err)
 			}
-			endpoints[c.Delivery.EndpointID] = ep
+			endpoints[epID] = ep
 		}
 		if !ep.Deliverable() {
 			if _, err := failSt.ExecContext(ctx, ep.undeliverableReason(), ms(now), ms(now), c.Delivery.ID); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			continue
 		}
 		if _, err := leaseSt.ExecContext(ctx, owner, ms(until), c.Delivery.ID); err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		if taken != nil {
+			taken[epID]++
 		}
 		c.Endpoint = *ep
 		c.Delivery.LeaseOwner, c.Delivery.LeaseExpiresAt = owner, &until
 		leased = append(leased, c)
 	}
-	return leased, nil
+	return leased, more, nil
 }
 
-func scanClaims(ctx context.Context, st *sql.Stmt, now time.Time, limit int) ([]Claim, error) {
-	rows, err := st.QueryContext(ctx, ms(now), ms(now), limit)
+func scanClaims(ctx context.Context, st *sql.Stmt, now time.Time, limit int, exclude string) ([]Claim, error) {
+	rows, err := st.QueryContext(ctx, ms(now), ms(now), exclude, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +337,7 @@ func (q *DispatchQueue) RecordAttempt(ctx context.Context, owner string, r Attem
 // follows every attempt: a success clears failing_since; a 410, or failing
 // for DisableAfter, disables the endpoint and fails what waits for it.
 func (q *DispatchQueue) RecordAttempts(ctx context.Context, owner string, rs []AttemptResult) error {
-	_, err := q.Exchange(ctx, owner, rs, nil, 0, 0)
+	_, _, err := q.Exchange(ctx, owner, rs, nil, ClaimRequest{})
 	return err
 }
 

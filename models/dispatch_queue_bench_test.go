@@ -37,7 +37,7 @@ func BenchmarkDispatchQueue(b *testing.B) {
 			syscall.Getrusage(0, &ru0)
 			var done []models.AttemptResult
 			for sent := 0; sent < b.N; {
-				claims, err := q.Exchange(ctx, "bench", done, nil, batch, time.Minute)
+				claims, _, err := q.Exchange(ctx, "bench", done, nil, models.ClaimRequest{Limit: batch, Lease: time.Minute})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -12,33 +12,35 @@ import (
 	"time"
 
 	"tokendesk/models"
+	"tokendesk/webhooks"
 )
 
 // Config is everything the app can be told at start. Each field has a flag
 // and a TOKENDESK_* environment variable; flags win.
 type Config struct {
-	Addr           string
-	DBPath         string
-	TenantID       string
-	TokenTTL       time.Duration
-	RateLimit      float64 // API requests per second per client IP; 0 turns it off
-	WebhookTimeout time.Duration
-	WebhookWorkers int
-	WebhookRetries []time.Duration // waits between automatic attempts; nil for the default
-	AllowPrivate   []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
-	AdminEmail     string
-	AdminPassword  string
-	SessionIdle    time.Duration
-	Demo           bool // serve the public widget demo page
-	Metrics        bool // serve /metrics in the Prometheus text format
-	LogLevel       string
+	Addr               string
+	DBPath             string
+	TenantID           string
+	TokenTTL           time.Duration
+	RateLimit          float64 // API requests per second per client IP; 0 turns it off
+	WebhookTimeout     time.Duration
+	WebhookWorkers     int
+	WebhookPerEndpoint int             // attempts to one endpoint in flight at once, per process
+	WebhookRetries     []time.Duration // waits between automatic attempts; nil for the default
+	AllowPrivate       []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
+	AdminEmail         string
+	AdminPassword      string
+	SessionIdle        time.Duration
+	Demo               bool // serve the public widget demo page
+	Metrics            bool // serve /metrics in the Prometheus text format
+	LogLevel           string
 }
 
 // DefaultConfig is the configuration with nothing set.
 func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
-		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32,
+		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
 		SessionIdle: 2 * time.Hour, LogLevel: "info",
 	}
 }
@@ -105,6 +107,14 @@ func options() []option {
 				return fmt.Errorf("webhook-workers: %q must be a whole number from 1 to 1024", v)
 			}
 			c.WebhookWorkers = n
+			return nil
+		}},
+		{"webhook-per-endpoint", "TOKENDESK_WEBHOOK_PER_ENDPOINT", "webhook attempts in flight at once to any one endpoint", strconv.Itoa(d.WebhookPerEndpoint), func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1024 {
+				return fmt.Errorf("webhook-per-endpoint: %q must be a whole number from 1 to 1024", v)
+			}
+			c.WebhookPerEndpoint = n
 			return nil
 		}},
 		{"webhook-retries", "TOKENDESK_WEBHOOK_RETRIES", "comma-separated waits between webhook attempts (default: 5s,1m,5m,30m,2h,5h,10h,14h,20h,24h)", "", func(c *Config, v string) error {

@@ -19,7 +19,17 @@ import (
 
 // Config tunes the dispatcher. Zero values take the defaults named.
 type Config struct {
-	Workers      int             // concurrent sends; 32
+	Workers int // concurrent sends; 32
+	// PerEndpoint caps the attempts to one endpoint this process sends at
+	// once; DefaultPerEndpoint. A receiver that hangs until the timeout
+	// then holds at most this many workers, and the others keep serving
+	// every other endpoint. Claims are capped in proportion
+	// (claimsPerWorker×PerEndpoint per endpoint, as claimsPerWorker×Workers
+	// in all), so one endpoint's backlog cannot take all the claims either.
+	// The cap is per process: several processes sharing the database each
+	// apply their own, while the leases still keep any one delivery to one
+	// process.
+	PerEndpoint  int
 	Lease        time.Duration   // how long a claim is ours; 9×Timeout+30s (120s), at least Timeout+5s
 	Timeout      time.Duration   // per attempt, connect to last byte kept; 10s
 	Schedule     []time.Duration // waits between automatic attempts; DefaultSchedule
@@ -35,6 +45,9 @@ type Config struct {
 	UserAgent      string      // tokendesk-webhooks/1
 	Logger         *slog.Logger
 }
+
+// DefaultPerEndpoint is how many attempts to one endpoint may be in flight.
+const DefaultPerEndpoint = 8
 
 // DefaultRetention is how long attempts are kept.
 const DefaultRetention = 30 * 24 * time.Hour
@@ -56,6 +69,9 @@ const (
 func (c *Config) setDefaults() error {
 	if c.Workers <= 0 {
 		c.Workers = 32
+	}
+	if c.PerEndpoint <= 0 {
+		c.PerEndpoint = DefaultPerEndpoint
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
@@ -126,6 +142,7 @@ type Dispatcher struct {
 	// outstanding counts claims not yet recorded or released; the pump
 	// keeps it under claimsPerWorker×Workers.
 	outstanding atomic.Int64
+	gate        *endpointGate
 
 	stopping    chan struct{}
 	sendCtx     context.Context // cancelled when shutdown runs out of time
@@ -172,6 +189,7 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 		log:      cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
 		wake:     make(chan struct{}, 1),
 		work:     make(chan *models.Claim, capacity),
+		gate:     newEndpointGate(cfg.PerEndpoint),
 		results:  make(chan result, capacity),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
@@ -272,6 +290,10 @@ func (d *Dispatcher) pump() {
 	look := true // whether due work may be waiting: at start, on wake-ups, on timers, after a full claim
 	batch := make([]result, 0, maxRecordBatch)
 	var held *result // a result taken while waiting
+	// inFlight counts, per endpoint, the claims not yet recorded or
+	// released, kept under claimCap. Only the pump touches it.
+	inFlight := map[string]int{}
+	claimCap := claimsPerWorker * d.cfg.PerEndpoint
 	for {
 		batch = batch[:0]
 		if held != nil {
@@ -282,20 +304,32 @@ func (d *Dispatcher) pump() {
 		if stopping {
 			batch = d.unstarted(batch)
 		}
+		// What is in batch is recorded before the claim, in the same
+		// transaction, so its slots are free for that claim.
+		for _, r := range batch {
+			id := r.claim.Endpoint.ID
+			if inFlight[id] >= claimCap {
+				look = true // a full endpoint has a slot again: its due deliveries may wait
+			}
+			if inFlight[id]--; inFlight[id] <= 0 {
+				delete(inFlight, id)
+			}
+		}
 		free := capacity - d.outstanding.Load() + int64(len(batch))
 		limit := 0
 		if look && !stopping && free > 0 {
 			limit = int(min(free, maxClaimBatch))
 		}
 		if len(batch) > 0 || limit > 0 {
-			claims := d.exchange(batch, limit)
+			claims, more := d.exchange(batch, limit, inFlight, claimCap)
 			d.outstanding.Add(int64(len(claims) - len(batch)))
 			d.stats.claimed.Add(int64(len(claims)))
 			for i := range claims {
+				inFlight[claims[i].Endpoint.ID]++
 				d.work <- &claims[i] // never blocks: outstanding ≤ capacity = cap(work)
 			}
 			if limit > 0 {
-				look = len(claims) == limit // a full claim: more may be due right now
+				look = more // a full claim: more may be due right now
 			}
 			continue
 		}
@@ -307,7 +341,7 @@ func (d *Dispatcher) pump() {
 			}
 			stop = nil // already stopping: wait for the last results only
 		} else if !look {
-			d.resetTimer(timer)
+			d.resetTimer(timer, models.FullEndpoints(inFlight, claimCap))
 		}
 		select {
 		case r := <-d.results:
@@ -334,8 +368,12 @@ func (d *Dispatcher) gather(batch []result) []result {
 	return batch
 }
 
-// unstarted turns claims still queued at shutdown into lease releases.
+// unstarted turns claims still queued or parked at shutdown into lease
+// releases.
 func (d *Dispatcher) unstarted(batch []result) []result {
+	for _, c := range d.gate.drain() {
+		batch = append(batch, result{claim: c, release: true})
+	}
 	for {
 		select {
 		case c := <-d.work:
@@ -348,9 +386,11 @@ func (d *Dispatcher) unstarted(batch []result) []result {
 
 // resetTimer arms the timer for the next look at the queue: the poll
 // interval, or sooner when a retry or an expired lease is due before that.
-func (d *Dispatcher) resetTimer(t *time.Timer) {
+// Deliveries of full endpoints are left out: a freed slot is a result,
+// which makes the pump look again.
+func (d *Dispatcher) resetTimer(t *time.Timer, full []string) {
 	wait := d.cfg.PollInterval
-	if next := d.nextDue(); next != nil {
+	if next := d.nextDue(full); next != nil {
 		wait = min(wait, max(next.Sub(d.store.Now()), time.Millisecond))
 	}
 	if !t.Stop() {
@@ -371,10 +411,10 @@ func (d *Dispatcher) close() {
 	close(d.done)
 }
 
-func (d *Dispatcher) nextDue() *time.Time {
+func (d *Dispatcher) nextDue(full []string) *time.Time {
 	ctx, cancel := dbCtx()
 	defer cancel()
-	next, err := d.store.NextDueAt(ctx)
+	next, err := d.store.NextDueAtExcept(ctx, full)
 	if err != nil {
 		d.log.Error("read next due delivery", "err", err)
 		return nil
@@ -395,26 +435,35 @@ func (d *Dispatcher) workLoop() {
 		case <-d.stopping:
 			return
 		case c := <-d.work:
+			if !d.gate.enter(c) {
+				continue // parked: sent after an attempt to its endpoint ends
+			}
+			for ; c != nil; c = d.gate.leave(c.Endpoint.ID) {
+				d.results <- d.send(c, &sg)
+			}
 			if d.stopped() {
-				d.results <- result{claim: c, release: true}
 				return
 			}
-			if !d.leaseCovers(c) {
-				// Waited so long in the queue that the attempt could outlive
-				// the lease, and another process could send it meanwhile.
-				d.results <- result{claim: c, release: true}
-				continue
-			}
-			d.results <- d.attempt(c, &sg)
 		}
 	}
 }
 
+// send makes the attempt of c, or gives c back when it must not be made.
+func (d *Dispatcher) send(c *models.Claim, sg *signer) result {
+	if d.stopped() || !d.leaseCovers(c) {
+		// Stopping, or waited so long in the queue that the attempt could
+		// outlive the lease, and another process could send it meanwhile.
+		return result{claim: c, release: true}
+	}
+	return d.attempt(c, sg)
+}
+
 // exchange records a batch of outcomes, releases the leases of what was
-// never sent and claims up to limit more, in one transaction. If the
+// never sent and claims up to limit more, none of an endpoint that holds
+// perEndpoint claims already, in one transaction; more reports a full claim. If the
 // database refuses several times, the outcomes are dropped: their leases run
 // out and the deliveries are sent again, a duplicate but never a loss.
-func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
+func (d *Dispatcher) exchange(batch []result, limit int, inFlight map[string]int, perEndpoint int) (claims []models.Claim, more bool) {
 	var records []models.AttemptResult
 	var release []string
 	for _, r := range batch {
@@ -427,11 +476,11 @@ func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
 			d.log.Warn("receiver answered 410 Gone; disabling endpoint", "endpoint", r.claim.Endpoint.ID, "delivery", r.claim.Delivery.ID)
 		}
 	}
-	var claims []models.Claim
+	want := models.ClaimRequest{Limit: limit, Lease: d.cfg.Lease, PerEndpoint: perEndpoint, InFlight: inFlight}
 	var err error
 	for try := 0; try < 3; try++ {
 		ctx, cancel := dbCtx()
-		claims, err = d.queue.Exchange(ctx, d.cfg.Owner, records, release, limit, d.cfg.Lease)
+		claims, more, err = d.queue.Exchange(ctx, d.cfg.Owner, records, release, want)
 		cancel()
 		if err == nil {
 			break
@@ -441,7 +490,7 @@ func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
 	}
 	if err != nil {
 		d.stats.recordErrors.Add(int64(len(records)))
-		return nil
+		return nil, false
 	}
 	for _, r := range records {
 		if r.Succeeded {
@@ -451,7 +500,7 @@ func (d *Dispatcher) exchange(batch []result, limit int) []models.Claim {
 		}
 	}
 	d.stats.released.Add(int64(len(release)))
-	return claims
+	return claims, more
 }
 
 func (d *Dispatcher) pruneLoop() {

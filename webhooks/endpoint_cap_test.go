@@ -1,0 +1,80 @@
+package webhooks
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tokendesk/models"
+	"tokendesk/models/modelstest"
+)
+
+func TestPerEndpointCap(t *testing.T) {
+	t.Run("a receiver that hangs holds only its cap, and another endpoint's deliveries still complete", func(t *testing.T) {
+		s := modelstest.MustOpenStore(t)
+		unblock := make(chan struct{})
+		var unblockOnce sync.Once
+		release := func() { unblockOnce.Do(func() { close(unblock) }) }
+		var inFlight, most atomic.Int64
+		slow := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			select {
+			case <-unblock:
+			case <-r.Context().Done():
+			}
+		})
+		t.Cleanup(release) // runs before the receiver closes, which waits for its handlers
+		fast := newReceiver(t, nil)
+
+		// The slow endpoint's deliveries are due first, so without a cap
+		// the first claim would hand every worker one of them.
+		createEndpoint(t, s, models.Sandbox, slow.URL, "secret")
+		for range 6 {
+			createUser(t, s, models.Sandbox)
+		}
+		createEndpoint(t, s, models.Sandbox, fast.URL, "secret")
+		const users = 10
+		for range users {
+			createUser(t, s, models.Sandbox)
+		}
+
+		cfg := testConfig()
+		cfg.Workers, cfg.PerEndpoint = 4, 2
+		cfg.Timeout, cfg.Lease = 5*time.Second, 30*time.Second
+		d := startDispatcher(t, s, cfg)
+
+		// Well within the attempt timeout: the fast endpoint is not
+		// waiting for the slow one's attempts to time out.
+		eventually(t, 2*time.Second, "fast endpoint's deliveries did not all arrive while the slow one hung", func() bool {
+			return fast.count() == users && d.Stats().Succeeded == users
+		})
+		if got, want := inFlight.Load(), int64(2); got != want {
+			t.Fatalf("slow receiver's requests in flight: got %d, want %d (its cap)", got, want)
+		}
+		if got, want := slow.count(), 2; got != want {
+			t.Fatalf("slow receiver's requests so far: got %d, want %d", got, want)
+		}
+
+		// Once it answers, the rest of its deliveries are claimed as slots
+		// free, none dropped, never more than the cap at once.
+		release()
+		eventually(t, 5*time.Second, "slow endpoint's deliveries did not all arrive once it answered", func() bool {
+			st := d.Stats()
+			return st.Succeeded == 6+2*users && st.Outstanding == 0
+		})
+		if got, want := slow.count(), 6+users; got != want {
+			t.Fatalf("slow receiver's requests: got %d, want %d", got, want)
+		}
+		if got, want := most.Load(), int64(2); got != want {
+			t.Fatalf("most requests in flight at the slow receiver: got %d, want %d", got, want)
+		}
+		if got, want := d.Stats().Failed, int64(0); got != want {
+			t.Fatalf("failed attempts: got %d, want %d", got, want)
+		}
+	})
+}
