@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -26,21 +27,24 @@ type DispatchQueue struct {
 
 // Statements of the hot path, by name.
 const (
-	// The literal 'PENDING' (not a parameter) lets SQLite read the partial
-	// index deliveries_due, in next_attempt_at order.
-	sqlClaim = `SELECT d.id, d.mode, d.endpoint_id, d.event_id, d.event_type, d.user_id,
-	d.attempt_count, d.auto_attempts, d.manual_pending, d.manual_by, d.return_status,
-	d.last_status_code, d.last_error, d.manual_requests, d.created_at, d.updated_at, ev.payload
-FROM deliveries d JOIN events ev ON ev.id = d.event_id
-WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ?)
-	AND d.endpoint_id NOT IN (SELECT value FROM json_each(?))
-ORDER BY d.next_attempt_at
-LIMIT ?`
+	// One statement leases what is due and returns it with its event's
+	// payload (SQLite ≥ 3.35; go-sqlite3 bundles 3.45). The literal
+	// 'PENDING' (not a parameter) lets SQLite read the partial index
+	// deliveries_due, in next_attempt_at order; RETURNING gives the rows in
+	// no set order, so claimIn sorts them by next_attempt_at.
+	sqlClaim = `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?
+WHERE id IN (SELECT id FROM deliveries
+	WHERE status = 'PENDING' AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
+		AND endpoint_id NOT IN (SELECT value FROM json_each(?))
+	ORDER BY next_attempt_at
+	LIMIT ?)
+RETURNING id, mode, endpoint_id, event_id, event_type, user_id, attempt_count, auto_attempts, manual_pending,
+	manual_by, return_status, last_status_code, last_error, manual_requests, created_at, updated_at, next_attempt_at,
+	(SELECT payload FROM events WHERE events.id = deliveries.event_id)`
 	sqlEndpoint = `SELECT id, mode, name, url, event_types, active, include_payload, secret, previous_secret,
 	previous_secret_until, disabled_at, disabled_reason, failing_since, created_at, updated_at, deleted_at
 FROM webhook_endpoints WHERE id = ?`
-	sqlLease        = `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?`
-	sqlFailUnclaim  = `UPDATE deliveries SET status = 'FAILED', last_error = ?, next_attempt_at = NULL, completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = '' WHERE id = ?`
+	sqlFailUnclaim  = `UPDATE deliveries SET status = 'FAILED', lease_owner = '', lease_expires_at = NULL, last_error = ?, next_attempt_at = NULL, completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = '' WHERE id = ?`
 	sqlReadDelivery = `SELECT status, lease_owner, endpoint_id, return_status, manual_pending, manual_requests FROM deliveries WHERE id = ?`
 	sqlHealth       = `SELECT active, disabled_at, disabled_reason, deleted_at, failing_since FROM webhook_endpoints WHERE id = ?`
 	sqlAttempt      = `INSERT INTO attempts (id, delivery_id, mode, number, "trigger", triggered_by, url,
@@ -88,7 +92,7 @@ func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
 		return nil, fmt.Errorf("open dispatch queue: %w", err)
 	}
 	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
-	for _, src := range []string{sqlClaim, sqlEndpoint, sqlLease, sqlFailUnclaim, sqlReadDelivery, sqlHealth,
+	for _, src := range []string{sqlClaim, sqlEndpoint, sqlFailUnclaim, sqlReadDelivery, sqlHealth,
 		sqlAttempt, sqlSettle, sqlSettleHeld, sqlSettleResend, sqlSettleFailed, sqlRelease} {
 		st, err := w.PrepareContext(ctx, src)
 		if err != nil {
@@ -221,10 +225,11 @@ func jsonList(ids []string) string {
 
 func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want ClaimRequest, now time.Time) ([]Claim, bool, error) {
 	// Endpoints already at their cap are left out by the query; the others
-	// are counted here as rows arrive, so one claim never takes more of an
-	// endpoint than its free slots.
+	// are counted here, and what one claim took past an endpoint's free
+	// slots is given back in the same transaction.
 	full := FullEndpoints(want.InFlight, want.PerEndpoint)
-	claims, err := scanClaims(ctx, st(sqlClaim), now, want.Limit, jsonList(full))
+	until := now.Add(want.Lease)
+	claims, err := scanClaims(ctx, st(sqlClaim), owner, until, now, want.Limit, jsonList(full))
 	if err != nil || len(claims) == 0 {
 		return nil, false, err
 	}
@@ -234,12 +239,17 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 		taken = map[string]int{}
 	}
 	endpoints := map[string]*WebhookEndpoint{}
-	until := now.Add(want.Lease)
 	leased := claims[:0]
-	leaseSt, failSt := st(sqlLease), st(sqlFailUnclaim)
+	var failSt, releaseSt *sql.Stmt
 	for _, c := range claims {
 		epID := c.Delivery.EndpointID
 		if taken != nil && want.InFlight[epID]+taken[epID] >= want.PerEndpoint {
+			if releaseSt == nil {
+				releaseSt = st(sqlRelease)
+			}
+			if _, err := releaseSt.ExecContext(ctx, c.Delivery.ID, owner); err != nil {
+				return nil, false, err
+			}
 			continue // stays due; claimed once a slot frees
 		}
 		ep, ok := endpoints[epID]
@@ -250,42 +260,44 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 			endpoints[epID] = ep
 		}
 		if !ep.Deliverable() {
+			if failSt == nil {
+				failSt = st(sqlFailUnclaim)
+			}
 			if _, err := failSt.ExecContext(ctx, ep.undeliverableReason(), ms(now), ms(now), c.Delivery.ID); err != nil {
 				return nil, false, err
 			}
 			continue
 		}
-		if _, err := leaseSt.ExecContext(ctx, owner, ms(until), c.Delivery.ID); err != nil {
-			return nil, false, err
-		}
 		if taken != nil {
 			taken[epID]++
 		}
 		c.Endpoint = *ep
-		c.Delivery.LeaseOwner, c.Delivery.LeaseExpiresAt = owner, &until
 		leased = append(leased, c)
 	}
 	return leased, more, nil
 }
 
-func scanClaims(ctx context.Context, st *sql.Stmt, now time.Time, limit int, exclude string) ([]Claim, error) {
-	rows, err := st.QueryContext(ctx, ms(now), ms(now), exclude, limit)
+func scanClaims(ctx context.Context, st *sql.Stmt, owner string, until, now time.Time, limit int, exclude string) ([]Claim, error) {
+	rows, err := st.QueryContext(ctx, owner, ms(until), ms(now), ms(now), exclude, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	claims := make([]Claim, 0, limit)
+	due := make(map[string]int64, limit)
 	for rows.Next() {
 		var c Claim
 		d := &c.Delivery
-		var created, updated int64
+		var created, updated, next int64
 		var payload string
 		if err := rows.Scan(&d.ID, &d.Mode, &d.EndpointID, &d.EventID, &d.EventType, &d.UserID,
 			&d.AttemptCount, &d.AutoAttempts, &d.ManualPending, &d.ManualBy, &d.ReturnStatus,
-			&d.LastStatusCode, &d.LastError, &d.ManualRequests, &created, &updated, &payload); err != nil {
+			&d.LastStatusCode, &d.LastError, &d.ManualRequests, &created, &updated, &next, &payload); err != nil {
 			return nil, err
 		}
 		d.Status, d.CreatedAt, d.UpdatedAt = DeliveryPending, time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+		d.LeaseOwner, d.LeaseExpiresAt = owner, &until
+		due[d.ID] = next
 		c.Payload = []byte(payload)
 		c.Number = d.AttemptCount + 1
 		c.Trigger = TriggerAutomatic
@@ -294,7 +306,11 @@ func scanClaims(ctx context.Context, st *sql.Stmt, now time.Time, limit int, exc
 		}
 		claims = append(claims, c)
 	}
-	return claims, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(claims, func(a, b Claim) int { return cmp.Compare(due[a.Delivery.ID], due[b.Delivery.ID]) })
+	return claims, nil
 }
 
 func scanEndpoint(row *sql.Row) (*WebhookEndpoint, error) {

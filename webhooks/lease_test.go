@@ -189,6 +189,55 @@ func TestShutdown(t *testing.T) {
 		})
 	})
 
+	t.Run("claims parked behind a hanging endpoint's cap are released too", func(t *testing.T) {
+		s := modelstest.MustOpenStore(t)
+		block := make(chan struct{})
+		rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-block:
+			case <-r.Context().Done():
+			}
+		})
+		defer close(block)
+		createEndpoint(t, s, models.Sandbox, rc.URL, "secret")
+		for range 5 {
+			createUser(t, s, models.Sandbox)
+		}
+		cfg := testConfig()
+		cfg.Workers, cfg.PerEndpoint = 4, 1
+		d, err := New(s, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Start(ctx)
+		eventually(t, 2*time.Second, "the five deliveries were not all claimed", func() bool { return d.Stats().Claimed == 5 })
+		time.Sleep(50 * time.Millisecond) // room for a wrongly sent second request to arrive
+		if got, want := rc.count(), 1; got != want {
+			t.Fatalf("requests at the receiver: got %d, want %d (its cap)", got, want)
+		}
+
+		sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		if err := d.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("got %v, want the deadline error", err)
+		}
+		page, err := s.ListDeliveries(ctx, models.Sandbox, models.DeliveryFilter{Size: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(page.Items), 5; got != want {
+			t.Fatalf("deliveries: got %d, want %d", got, want)
+		}
+		for _, dl := range page.Items {
+			if dl.Status != models.DeliveryPending || dl.LeaseOwner != "" || dl.AttemptCount != 0 {
+				t.Fatalf("after shutdown: %+v", dl)
+			}
+		}
+		if st := d.Stats(); st.Released != 5 || st.Outstanding != 0 {
+			t.Fatalf("stats: %+v", st)
+		}
+	})
+
 	t.Run("an attempt that ends before the deadline is recorded", func(t *testing.T) {
 		s := modelstest.MustOpenStore(t)
 		started := make(chan struct{}, 1)
