@@ -20,12 +20,7 @@ type requestCounts [len(metricAreas)][len(metricClasses)]atomic.Int64
 
 // countRequests counts every answered request by area and status class.
 func (a *App) countRequests(c *fiber.Ctx) error {
-	err := c.Next()
-	if err != nil {
-		if herr := c.App().ErrorHandler(c, err); herr != nil {
-			c.Status(fiber.StatusInternalServerError)
-		}
-	}
+	answerNow(c, c.Next())
 	area := 1
 	switch p := c.Path(); {
 	case strings.HasPrefix(p, "/v1/") || p == "/v1":

@@ -43,12 +43,7 @@ func recoverPanics(log *slog.Logger) fiber.Handler {
 func logRequests(log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		err := c.Next()
-		if err != nil {
-			if herr := c.App().ErrorHandler(c, err); herr != nil {
-				c.Status(fiber.StatusInternalServerError)
-			}
-		}
+		answerNow(c, c.Next())
 		path := c.Path()
 		if strings.HasPrefix(path, "/static/") || path == "/healthz" {
 			return nil
@@ -61,6 +56,18 @@ func logRequests(log *slog.Logger) fiber.Handler {
 		}
 		log.Info("request", attrs...)
 		return nil
+	}
+}
+
+// answerNow turns an error from the handlers inside into its response at
+// once, so middleware that reads the status (the log, the counters) sees
+// the status the client gets.
+func answerNow(c *fiber.Ctx, err error) {
+	if err == nil {
+		return
+	}
+	if herr := c.App().ErrorHandler(c, err); herr != nil {
+		c.Status(fiber.StatusInternalServerError)
 	}
 }
 
