@@ -218,7 +218,11 @@ func TestResendAndRecover(t *testing.T) {
 		for i := range claims {
 			settle(t, s, "w", &claims[i], i == 3, nil) // three fail for good, the last succeeds
 		}
-		since := claims[1].Delivery.CreatedAt
+		second, err := s.GetDelivery(ctx, models.Sandbox, claims[1].Delivery.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		since := second.Delivery.CreatedAt
 		n, err := s.CountRecoverable(ctx, models.Sandbox, ep.ID, since)
 		if err != nil || n != 2 {
 			t.Fatalf("count: got %d, %v; want 2", n, err)

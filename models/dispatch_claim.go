@@ -1,0 +1,149 @@
+package models
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+const (
+	// One statement leases what is due and returns what sending it takes,
+	// with its event's payload (SQLite ≥ 3.35; go-sqlite3 bundles 3.45).
+	// The literal 'PENDING' (not a parameter) lets SQLite read the partial
+	// index deliveries_due, in next_attempt_at order; RETURNING gives the
+	// rows in no set order, so scanClaims sorts them by next_attempt_at.
+	// Only the columns a send and its record read are returned: each
+	// column of each row is a cgo call or two.
+	sqlClaim = `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?
+WHERE rowid IN (SELECT rowid FROM deliveries
+	WHERE status = 'PENDING' AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
+		AND endpoint_id NOT IN (SELECT value FROM json_each(?))
+	ORDER BY next_attempt_at
+	LIMIT ?)
+RETURNING id, mode, endpoint_id, event_id, attempt_count, auto_attempts, manual_pending, manual_by,
+	return_status, manual_requests, next_attempt_at,
+	(SELECT payload FROM events WHERE events.id = deliveries.event_id)`
+	sqlEndpoint = `SELECT id, mode, name, url, event_types, active, include_payload, secret, previous_secret,
+	previous_secret_until, disabled_at, disabled_reason, failing_since, created_at, updated_at, deleted_at
+FROM webhook_endpoints WHERE id = ?`
+)
+
+func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want ClaimRequest, now time.Time) ([]Claim, bool, error) {
+	// Endpoints already at their cap are left out by the query; the others
+	// are counted here, and what one claim took past an endpoint's free
+	// slots is given back in the same transaction.
+	full := FullEndpoints(want.InFlight, want.PerEndpoint)
+	until := now.Add(want.Lease)
+	claims, err := scanClaims(ctx, st(sqlClaim), owner, until, now, want.Limit, jsonList(full))
+	if err != nil || len(claims) == 0 {
+		return nil, false, err
+	}
+	more := len(claims) == want.Limit
+	var taken map[string]int
+	if want.PerEndpoint > 0 {
+		taken = map[string]int{}
+	}
+	endpoints := map[string]*WebhookEndpoint{}
+	leased := claims[:0]
+	var failSt, releaseSt *sql.Stmt
+	for _, c := range claims {
+		epID := c.Delivery.EndpointID
+		if taken != nil && want.InFlight[epID]+taken[epID] >= want.PerEndpoint {
+			if releaseSt == nil {
+				releaseSt = st(sqlRelease)
+			}
+			if _, err := releaseSt.ExecContext(ctx, c.Delivery.ID, owner); err != nil {
+				return nil, false, err
+			}
+			continue // stays due; claimed once a slot frees
+		}
+		ep, ok := endpoints[epID]
+		if !ok {
+			if ep, err = scanEndpoint(st(sqlEndpoint).QueryRowContext(ctx, epID)); err != nil {
+				return nil, false, fmt.Errorf("read endpoint %s: %w", epID, err)
+			}
+			endpoints[epID] = ep
+		}
+		if !ep.Deliverable() {
+			if failSt == nil {
+				failSt = st(sqlFailUnclaim)
+			}
+			if _, err := failSt.ExecContext(ctx, ep.undeliverableReason(), ms(now), ms(now), c.Delivery.ID); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		if taken != nil {
+			taken[epID]++
+		}
+		c.Endpoint = *ep
+		leased = append(leased, c)
+	}
+	return leased, more, nil
+}
+
+func scanClaims(ctx context.Context, st *sql.Stmt, owner string, until, now time.Time, limit int, exclude string) ([]Claim, error) {
+	rows, err := st.QueryContext(ctx, owner, ms(until), ms(now), ms(now), exclude, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	claims := make([]Claim, 0, limit)
+	due := make(map[string]int64, limit)
+	for rows.Next() {
+		var c Claim
+		d := &c.Delivery
+		var next int64
+		var payload string
+		if err := rows.Scan(&d.ID, &d.Mode, &d.EndpointID, &d.EventID, &d.AttemptCount, &d.AutoAttempts,
+			&d.ManualPending, &d.ManualBy, &d.ReturnStatus, &d.ManualRequests, &next, &payload); err != nil {
+			return nil, err
+		}
+		d.Status = DeliveryPending
+		d.LeaseOwner, d.LeaseExpiresAt = owner, &until
+		due[d.ID] = next
+		c.Payload = []byte(payload)
+		c.Number = d.AttemptCount + 1
+		c.Trigger = TriggerAutomatic
+		if d.ManualPending {
+			c.Trigger, c.TriggeredBy = TriggerManual, d.ManualBy
+		}
+		claims = append(claims, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(claims, func(a, b Claim) int { return cmp.Compare(due[a.Delivery.ID], due[b.Delivery.ID]) })
+	return claims, nil
+}
+
+func scanEndpoint(row *sql.Row) (*WebhookEndpoint, error) {
+	var ep WebhookEndpoint
+	var types string
+	var prevUntil, disabled, failing, deleted sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&ep.ID, &ep.Mode, &ep.Name, &ep.URL, &types, &ep.Active, &ep.IncludePayload, &ep.Secret,
+		&ep.PreviousSecret, &prevUntil, &disabled, &ep.DisabledReason, &failing, &created, &updated, &deleted)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(types), &ep.EventTypes); err != nil {
+		return nil, fmt.Errorf("event types of %s: %w", ep.ID, err)
+	}
+	ep.PreviousSecretUntil, ep.DisabledAt, ep.FailingSince, ep.DeletedAt =
+		msTime(prevUntil), msTime(disabled), msTime(failing), msTime(deleted)
+	ep.CreatedAt, ep.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return &ep, nil
+}
+
+func msTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.UnixMilli(v.Int64).UTC()
+	return &t
+}
