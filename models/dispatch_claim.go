@@ -1,12 +1,12 @@
 package models
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 )
 
@@ -92,33 +92,48 @@ func scanClaims(ctx context.Context, st *sql.Stmt, owner string, until, now time
 		return nil, err
 	}
 	defer rows.Close()
-	claims := make([]Claim, 0, limit)
-	due := make(map[string]int64, limit)
+	// Grown as rows come: a claim's limit is the free room, often far more
+	// than is due, and a Claim is most of a kilobyte.
+	var claims []Claim
+	var due []int64
 	for rows.Next() {
 		var c Claim
 		d := &c.Delivery
 		var next int64
-		var payload string
 		if err := rows.Scan(&d.ID, &d.Mode, &d.EndpointID, &d.EventID, &d.AttemptCount, &d.AutoAttempts,
-			&d.ManualPending, &d.ManualBy, &d.ReturnStatus, &d.ManualRequests, &next, &payload); err != nil {
+			&d.ManualPending, &d.ManualBy, &d.ReturnStatus, &d.ManualRequests, &next, &c.Payload); err != nil {
 			return nil, err
 		}
 		d.Status = DeliveryPending
 		d.LeaseOwner, d.LeaseExpiresAt = owner, &until
-		due[d.ID] = next
-		c.Payload = []byte(payload)
 		c.Number = d.AttemptCount + 1
 		c.Trigger = TriggerAutomatic
 		if d.ManualPending {
 			c.Trigger, c.TriggeredBy = TriggerManual, d.ManualBy
 		}
 		claims = append(claims, c)
+		due = append(due, next)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(claims, func(a, b Claim) int { return cmp.Compare(due[a.Delivery.ID], due[b.Delivery.ID]) })
+	if !slices.IsSorted(due) {
+		sort.Stable(byDue{claims, due})
+	}
 	return claims, nil
+}
+
+// byDue sorts claims by when they were due, keeping their order otherwise.
+type byDue struct {
+	claims []Claim
+	due    []int64
+}
+
+func (b byDue) Len() int           { return len(b.claims) }
+func (b byDue) Less(i, j int) bool { return b.due[i] < b.due[j] }
+func (b byDue) Swap(i, j int) {
+	b.claims[i], b.claims[j] = b.claims[j], b.claims[i]
+	b.due[i], b.due[j] = b.due[j], b.due[i]
 }
 
 func scanEndpoint(row *sql.Row) (*WebhookEndpoint, error) {

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"maps"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 )
@@ -47,5 +49,18 @@ func TestOrderedID(t *testing.T) {
 	}
 	if a[:12] != "018bcfe56800" {
 		t.Fatalf("time prefix: got %s", a[:12])
+	}
+}
+
+func TestClaimsSortByDue(t *testing.T) {
+	claims := []Claim{{Number: 1}, {Number: 2}, {Number: 3}, {Number: 4}}
+	due := []int64{30, 10, 30, 20}
+	sort.Stable(byDue{claims, due})
+	var got []int
+	for _, c := range claims {
+		got = append(got, c.Number)
+	}
+	if want := []int{2, 4, 1, 3}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v: earliest due first, ties in the order returned", got, want)
 	}
 }
