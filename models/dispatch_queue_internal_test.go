@@ -64,3 +64,25 @@ func TestClaimsSortByDue(t *testing.T) {
 		t.Fatalf("got %v, want %v: earliest due first, ties in the order returned", got, want)
 	}
 }
+
+// FuzzAppendJSONString checks the hand-written encoder against
+// encoding/json: whatever the string, the output is JSON that decodes to
+// it (invalid UTF-8 read as U+FFFD, as encoding/json does).
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\"b\\c\n\x01\t", "a\xffb", "naïve ✓", "\x7f<>&\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("%q encodes to %s, which is not JSON: %v", s, got, err)
+		}
+		ref, _ := json.Marshal(s)
+		var want string
+		json.Unmarshal(ref, &want)
+		if back != want {
+			t.Fatalf("%q encodes to %s, which decodes to %q, want %q", s, got, back, want)
+		}
+	})
+}
