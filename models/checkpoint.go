@@ -21,24 +21,20 @@ func (s *Store) checkpointLoop() {
 		case <-s.stopCheckpoints:
 			return
 		case <-t.C:
-			s.checkpoint()
+			s.Checkpoint()
 		}
 	}
 }
 
-// checkpoint runs one passive checkpoint on a reader connection: it needs no
+// Checkpoint runs one passive checkpoint on a reader connection: it needs no
 // write lock, and a failure (busy) only means the next tick tries again. It
 // goes through database/sql and reads the pragma's row to the end, so the
 // connection keeps no read transaction open (a statement left unfinished
 // would pin that connection to an old snapshot).
-func (s *Store) checkpoint() {
-	s.Checkpoint()
-}
-
-// Checkpoint runs one passive checkpoint now and reports whether the WAL was
-// copied into the database to its end. Benchmarks call it until it does, so
-// that the copying of what they wrote to set up is not charged to what they
-// then measure.
+//
+// It reports whether the WAL was copied into the database to its end;
+// benchmarks call it until it was, so that copying what they wrote to set
+// up is not charged to what they then measure.
 func (s *Store) Checkpoint() (complete bool, err error) {
 	db, err := s.R.DB()
 	if err != nil {

@@ -75,7 +75,7 @@ func BenchmarkDispatcher(b *testing.B) {
 				body = []byte(u.Event.Payload)
 			}
 		}
-		settle(b, s)
+		waitForCheckpoint(b, s)
 		b.StartTimer()
 
 		c0 := cpuTime()
@@ -148,11 +148,11 @@ func BenchmarkDispatcher(b *testing.B) {
 	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
 }
 
-// settle waits until the WAL written by the fill is copied into the
+// waitForCheckpoint waits until the WAL written by the fill is copied into the
 // database. The background checkpoint would otherwise do that copying while
 // the next phase runs, charging the cost of creating thousands of users to
 // whichever of the two senders happened to run then.
-func settle(b *testing.B, s *models.Store) {
+func waitForCheckpoint(b *testing.B, s *models.Store) {
 	for range 100 {
 		done, err := s.Checkpoint()
 		if err != nil {
