@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"tokendesk/models"
 	"tokendesk/models/modelstest"
@@ -17,19 +16,7 @@ func TestCheckpoint(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		for try := 0; ; try++ {
-			done, err := s.Checkpoint()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if done {
-				break
-			}
-			if try == 100 {
-				t.Fatal("the WAL was never copied to its end")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		modelstest.WaitForCheckpoint(t, s)
 		// Nothing written since: the next one has nothing to copy either.
 		if done, err := s.Checkpoint(); err != nil || !done {
 			t.Fatalf("got %v, %v; want a complete checkpoint", done, err)

@@ -4,6 +4,7 @@ package modelstest
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"tokendesk/models"
 )
@@ -18,4 +19,22 @@ func MustOpenStore(tb testing.TB) *models.Store {
 	}
 	tb.Cleanup(func() { s.Close() })
 	return s
+}
+
+// WaitForCheckpoint polls s.Checkpoint until the WAL has been copied into
+// the database to its end, and fails tb if that takes more than about two
+// seconds.
+func WaitForCheckpoint(tb testing.TB, s *models.Store) {
+	tb.Helper()
+	for range 100 {
+		done, err := s.Checkpoint()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if done {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatal("the WAL was never checkpointed to its end")
 }
