@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"os"
 	"sync"
@@ -128,12 +127,12 @@ func (c *Config) setDefaults() error {
 // transaction, so the single SQLite writer commits once per round, not
 // twice per delivery, and is never held by a goroutine waiting its turn.
 type Dispatcher struct {
-	store      *models.Store
-	queue      *models.DispatchQueue
-	cfg        Config
-	backoff    Backoff
-	transports map[models.Mode]*http.Transport
-	log        *slog.Logger
+	store   *models.Store
+	queue   *models.DispatchQueue
+	cfg     Config
+	backoff Backoff
+	clients map[models.Mode]*client
+	log     *slog.Logger
 
 	wake    chan struct{} // new work was committed
 	work    chan *models.Claim
@@ -182,9 +181,9 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 		queue:   queue,
 		cfg:     cfg,
 		backoff: Backoff{Schedule: cfg.Schedule, Jitter: cfg.Jitter},
-		transports: map[models.Mode]*http.Transport{
-			models.Production: newTransport(&Guard{Allowed: cfg.AllowedPrivate}, cfg),
-			models.Sandbox:    newTransport(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg),
+		clients: map[models.Mode]*client{
+			models.Production: newClient(&Guard{Allowed: cfg.AllowedPrivate}, cfg),
+			models.Sandbox:    newClient(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg),
 		},
 		log:      cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
 		wake:     make(chan struct{}, 1),
@@ -404,8 +403,8 @@ func (d *Dispatcher) resetTimer(t *time.Timer, full []string) {
 
 func (d *Dispatcher) close() {
 	d.cancelSends()
-	for _, t := range d.transports {
-		t.CloseIdleConnections()
+	for _, c := range d.clients {
+		c.closeIdle()
 	}
 	d.queue.Close()
 	close(d.done)

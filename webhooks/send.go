@@ -1,13 +1,11 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -90,31 +88,11 @@ func (d *Dispatcher) post(mode models.Mode, rawURL string, h http.Header, body [
 	if err := checkHost(u.Hostname()); err != nil {
 		return nil, nil, err
 	}
-	tr := d.transports[mode]
-	if tr == nil {
-		return nil, nil, fmt.Errorf("no transport for mode %q", mode)
+	cl := d.clients[mode]
+	if cl == nil {
+		return nil, nil, fmt.Errorf("no client for mode %q", mode)
 	}
-	ctx, cancel := context.WithTimeout(d.sendCtx, d.cfg.Timeout)
-	defer cancel()
-	req := (&http.Request{
-		Method: http.MethodPost, URL: u, Host: u.Host, Header: h,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
-		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
-	}).WithContext(ctx)
-	// The transport, not a Client: a Client would copy the headers for
-	// redirects we never follow (see newTransport) on every request.
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	kept, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
-	if err != nil {
-		return resp, kept, fmt.Errorf("reading response: %w", err)
-	}
-	io.CopyN(io.Discard, resp.Body, maxDrain)
-	return resp, kept, nil
+	return cl.post(d.sendCtx, u, h, body, time.Now().Add(d.cfg.Timeout))
 }
 
 // flatten turns headers into the one-value-per-name map the attempt log
