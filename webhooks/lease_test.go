@@ -299,3 +299,60 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("pruning changed the delivery: %+v", dd.Delivery)
 	}
 }
+
+func TestClaimsThatWaitTooLongAreGivenBack(t *testing.T) {
+	// One attempt at a time to a receiver that takes 400ms, and a lease
+	// that leaves an attempt 3s (6s lease, 1s timeout, 2s margin): the
+	// later of the twelve claims wait past that, so they must be given
+	// back rather than sent, then claimed and sent again, each once.
+	s := modelstest.MustOpenStore(t)
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(400 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	})
+	createEndpoint(t, s, models.Sandbox, rc.URL, "secret")
+	const n = 12
+	for range n {
+		createUser(t, s, models.Sandbox)
+	}
+	cfg := testConfig()
+	cfg.Workers, cfg.PerEndpoint, cfg.Timeout, cfg.Lease = 4, 1, time.Second, 6*time.Second
+	d := startDispatcher(t, s, cfg)
+	d.Wake()
+
+	eventually(t, 20*time.Second, "not every delivery succeeded", func() bool { return d.Stats().Succeeded == n })
+	t.Run("claims that waited too long were given back, not sent", func(t *testing.T) {
+		if st := d.Stats(); st.Released == 0 || st.Claimed <= n {
+			t.Fatalf("stats %+v: want releases and claims beyond the first %d", st, n)
+		}
+	})
+	t.Run("each delivery reached the receiver once, one at a time", func(t *testing.T) {
+		if got := rc.count(); got != n {
+			t.Fatalf("receiver got %d requests, want %d", got, n)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if most != 1 {
+			t.Fatalf("%d requests at once, want the cap of 1", most)
+		}
+	})
+	t.Run("each delivery has one attempt, numbered 1", func(t *testing.T) {
+		page, err := s.ListDeliveries(context.Background(), models.Sandbox, models.DeliveryFilter{Size: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dl := range page.Items {
+			if dl.Status != models.DeliverySucceeded || dl.AttemptCount != 1 {
+				t.Fatalf("delivery %s: status %s after %d attempts", dl.ID, dl.Status, dl.AttemptCount)
+			}
+		}
+	})
+}
