@@ -131,6 +131,7 @@ type Claim struct {
 	Number      int    // the number this attempt will have
 	Trigger     string // AUTOMATIC or MANUAL
 	TriggeredBy string
+	rowid       int64 // the delivery's row, so settling it needs no look-up by id
 }
 
 // AttemptResult is what happened on one try and what the dispatcher wants to

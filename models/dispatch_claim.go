@@ -26,7 +26,7 @@ WHERE rowid IN (SELECT rowid FROM deliveries
 	LIMIT ?)
 RETURNING id, mode, endpoint_id, event_id, attempt_count, auto_attempts, manual_pending, manual_by,
 	return_status, manual_requests, next_attempt_at,
-	(SELECT payload FROM events WHERE events.id = deliveries.event_id)`
+	(SELECT payload FROM events WHERE events.id = deliveries.event_id), rowid`
 	sqlEndpoint = `SELECT id, mode, name, url, event_types, active, include_payload, secret, previous_secret,
 	previous_secret_until, disabled_at, disabled_reason, failing_since, created_at, updated_at, deleted_at
 FROM webhook_endpoints WHERE id = ?`
@@ -101,7 +101,7 @@ func scanClaims(ctx context.Context, st *sql.Stmt, owner string, until, now time
 		d := &c.Delivery
 		var next int64
 		if err := rows.Scan(&d.ID, &d.Mode, &d.EndpointID, &d.EventID, &d.AttemptCount, &d.AutoAttempts,
-			&d.ManualPending, &d.ManualBy, &d.ReturnStatus, &d.ManualRequests, &next, &c.Payload); err != nil {
+			&d.ManualPending, &d.ManualBy, &d.ReturnStatus, &d.ManualRequests, &next, &c.Payload, &c.rowid); err != nil {
 			return nil, err
 		}
 		d.Status = DeliveryPending

@@ -14,11 +14,11 @@ import (
 // more than the statements it saved; measured with BenchmarkDispatchQueue.)
 
 // appendSettleJSON appends one held delivery's settlement as the array
-// sqlSettleBatch reads: id, status, auto, next, code, error, manual,
+// sqlSettleBatch reads: rowid, status, auto, next, code, error, manual,
 // manual requests at the claim.
-func appendSettleJSON(b []byte, id string, s *settled, code, requests int) []byte {
+func appendSettleJSON(b []byte, rowid int64, s *settled, code, requests int) []byte {
 	b = append(b, '[')
-	b = appendJSONString(b, id)
+	b = strconv.AppendInt(b, rowid, 10)
 	b = append(b, ',')
 	b = appendJSONString(b, s.status)
 	b = append(b, ',')

@@ -13,8 +13,10 @@ const (
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// Every held delivery of a round settled in one statement
 	// (appendSettleJSON), each only if it is still ours, pending, and no
-	// resend was asked for since the claim; RETURNING names those settled.
-	// The rest are decided one by one (settleOne).
+	// resend was asked for since the claim. Rows are found by the rowid
+	// the claim returned, not by id: one index look-up less per delivery.
+	// When fewer rows changed than were sent, the rest are decided one by
+	// one (settleMoved).
 	sqlSettleBatch = `UPDATE deliveries SET status = j.st, attempt_count = attempt_count + 1,
 	auto_attempts = auto_attempts + j.auto, next_attempt_at = j.nxt, lease_owner = '', lease_expires_at = NULL,
 	last_status_code = j.code, last_error = j.err,
@@ -22,11 +24,10 @@ const (
 	manual_pending = CASE WHEN j.man THEN 0 ELSE manual_pending END,
 	manual_by = CASE WHEN j.man THEN '' ELSE manual_by END,
 	return_status = CASE WHEN j.man THEN '' ELSE return_status END
-FROM (SELECT value->>0 AS id, value->>1 AS st, value->>2 AS auto, value->>3 AS nxt, value->>4 AS code,
+FROM (SELECT value->>0 AS rid, value->>1 AS st, value->>2 AS auto, value->>3 AS nxt, value->>4 AS code,
 	value->>5 AS err, value->>6 AS man, value->>7 AS req FROM jsonb_each(?3)) AS j
-WHERE deliveries.id = j.id AND deliveries.lease_owner = ?2 AND deliveries.status = 'PENDING'
-	AND deliveries.manual_requests = j.req
-RETURNING deliveries.id`
+WHERE deliveries.rowid = j.rid AND deliveries.lease_owner = ?2 AND deliveries.status = 'PENDING'
+	AND deliveries.manual_requests = j.req`
 	sqlReadDelivery = `SELECT status, lease_owner, endpoint_id, return_status, manual_pending, manual_requests FROM deliveries WHERE id = ?`
 	sqlHealth       = `SELECT active, disabled_at, disabled_reason, deleted_at, failing_since FROM webhook_endpoints WHERE id = ?`
 	sqlSettle       = `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, auto_attempts = auto_attempts + ?,
@@ -96,7 +97,7 @@ func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) 
 		ids: map[string]bool{}, batch: make([]byte, 0, 128*len(rs))}
 	for i := range rs {
 		r := &rs[i]
-		if r.Claim == nil || rec.ids[r.Attempt.DeliveryID] {
+		if r.Claim == nil || r.Claim.rowid == 0 || rec.ids[r.Attempt.DeliveryID] {
 			if err := rec.flush(); err != nil {
 				return err
 			}
@@ -159,14 +160,15 @@ func (rec *recorder) add(r *AttemptResult, s settled) {
 	} else {
 		rec.batch = append(rec.batch, ',')
 	}
-	rec.batch = appendSettleJSON(rec.batch, r.Attempt.DeliveryID, &s, r.Attempt.ResponseStatus, r.Claim.Delivery.ManualRequests)
+	rec.batch = appendSettleJSON(rec.batch, r.Claim.rowid, &s, r.Attempt.ResponseStatus, r.Claim.Delivery.ManualRequests)
 	rec.held = append(rec.held, r)
 	rec.ids[r.Attempt.DeliveryID] = true
 }
 
-// flush settles the batch; a delivery the statement did not take moved on
-// since its claim (endpoint deleted or disabled, lease lost, a resend asked
-// for) and is decided again from what it is now.
+// flush settles the batch. When some row did not change, it moved on since
+// its claim (endpoint deleted or disabled, lease lost, a resend asked for):
+// every held delivery is then read back and decided again from what it is
+// now, which leaves those the statement settled alone (no longer ours).
 func (rec *recorder) flush() error {
 	if len(rec.held) == 0 {
 		return nil
@@ -174,29 +176,14 @@ func (rec *recorder) flush() error {
 	held := rec.held
 	rec.held = nil
 	clear(rec.ids)
-	rows, err := rec.st(sqlSettleBatch).QueryContext(rec.ctx, ms(rec.now), rec.owner, string(append(rec.batch, ']')))
+	res, err := rec.st(sqlSettleBatch).ExecContext(rec.ctx, ms(rec.now), rec.owner, string(append(rec.batch, ']')))
 	if err != nil {
 		return fmt.Errorf("settle %d deliveries: %w", len(held), err)
 	}
-	settled := make(map[string]bool, len(held))
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		settled[id] = true
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if err := rows.Err(); err != nil {
-		return err
+	if n, err := res.RowsAffected(); err == nil && n == int64(len(held)) {
+		return nil
 	}
 	for _, r := range held {
-		if settled[r.Attempt.DeliveryID] {
-			continue
-		}
 		if err := rec.settleMoved(r); err != nil {
 			return fmt.Errorf("record attempt of delivery %s: %w", r.Attempt.DeliveryID, err)
 		}
