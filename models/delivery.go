@@ -49,15 +49,18 @@ type Delivery struct {
 
 // Attempt is one try at sending a delivery, kept whole for support.
 type Attempt struct {
-	ID              string `gorm:"primaryKey"`
-	DeliveryID      string
-	Mode            Mode
-	Number          int
-	Trigger         string            // AUTOMATIC or MANUAL
-	TriggeredBy     string            // who asked, for MANUAL attempts
-	URL             string            `gorm:"column:url"`
-	RequestHeaders  map[string]string `gorm:"serializer:json"`
-	RequestBody     string
+	ID             string `gorm:"primaryKey"`
+	DeliveryID     string
+	Mode           Mode
+	Number         int
+	Trigger        string            // AUTOMATIC or MANUAL
+	TriggeredBy    string            // who asked, for MANUAL attempts
+	URL            string            `gorm:"column:url"`
+	RequestHeaders map[string]string `gorm:"serializer:json"`
+	RequestBody    string
+	// BodyIsPayload says the request body was the event's payload, stored
+	// once with the event; reading the attempt fills RequestBody from it.
+	BodyIsPayload   bool
 	ResponseStatus  int
 	ResponseHeaders map[string]string `gorm:"serializer:json"`
 	ResponseBody    string

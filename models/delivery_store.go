@@ -59,6 +59,11 @@ func (s *Store) GetDelivery(ctx context.Context, mode Mode, id string) (*Deliver
 		if err := db.Scopes(ScopeMode(mode)).Where("id = ?", out.Delivery.EventID).Take(&out.Event).Error; err != nil {
 			return fmt.Errorf("event: %w", err)
 		}
+		for i := range out.Attempts {
+			if a := &out.Attempts[i]; a.BodyIsPayload {
+				a.RequestBody = out.Event.Payload
+			}
+		}
 		if err := db.Scopes(ScopeMode(mode)).Where("id = ?", out.Delivery.EndpointID).Take(&out.Endpoint).Error; err != nil {
 			return fmt.Errorf("endpoint: %w", err)
 		}

@@ -9,8 +9,9 @@ import (
 
 const (
 	sqlInsertAttempt = `INSERT INTO attempts (id, delivery_id, mode, number, "trigger", triggered_by, url,
-	request_headers, request_body, response_status, response_headers, response_body, duration_ms, error, started_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	request_headers, request_body, body_is_payload, response_status, response_headers, response_body, duration_ms,
+	error, started_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// Every held delivery of a round settled in one statement
 	// (appendSettleJSON), each only if it is still ours, pending, and no
 	// resend was asked for since the claim. Rows are found by the rowid
@@ -126,12 +127,18 @@ func (q *DispatchQueue) insertAttempts(ctx context.Context, st *sql.Stmt, rs []A
 		if a.Trigger == "" {
 			a.Trigger = TriggerAutomatic
 		}
+		// The body sent is the event's payload byte for byte; it is stored
+		// once, with the event (see schemaAttemptBodyOnce).
+		body := a.RequestBody
+		if c := rs[i].Claim; c != nil && body == string(c.Payload) {
+			body, a.BodyIsPayload = "", true
+		}
 		scratch = appendHeadersJSON(scratch[:0], a.RequestHeaders)
 		n := len(scratch)
 		scratch = appendHeadersJSON(scratch, a.ResponseHeaders)
 		if _, err := st.ExecContext(ctx, a.ID, a.DeliveryID, a.Mode, a.Number, a.Trigger, a.TriggeredBy, a.URL,
-			string(scratch[:n]), a.RequestBody, a.ResponseStatus, string(scratch[n:]), a.ResponseBody, a.DurationMS,
-			a.Error, ms(a.StartedAt)); err != nil {
+			string(scratch[:n]), body, a.BodyIsPayload, a.ResponseStatus, string(scratch[n:]), a.ResponseBody,
+			a.DurationMS, a.Error, ms(a.StartedAt)); err != nil {
 			return fmt.Errorf("insert attempt of delivery %s: %w", a.DeliveryID, err)
 		}
 	}

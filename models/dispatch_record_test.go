@@ -147,6 +147,29 @@ func TestRecordRound(t *testing.T) {
 		}
 	})
 
+	t.Run("a body that is the event's payload is stored once, with the event, and read back whole", func(t *testing.T) {
+		s, claims := setup(t, 2)
+		other := outcome(s, &claims[1], 200, nil)
+		other.Attempt.RequestBody = `{"not":"the payload"}`
+		if err := s.RecordAttempts(ctx, "w", []models.AttemptResult{outcome(s, &claims[0], 200, nil), other}); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []struct {
+			stored, read string
+		}{{"", string(claims[0].Payload)}, {other.Attempt.RequestBody, other.Attempt.RequestBody}} {
+			var stored string
+			if err := s.R.Raw(`SELECT request_body FROM attempts WHERE delivery_id = ?`, claims[i].Delivery.ID).Row().Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			if stored != want.stored {
+				t.Errorf("delivery %d: attempt row holds %q, want %q", i, stored, want.stored)
+			}
+			if got := delivery(t, s, claims[i].Delivery.ID).Attempts[0].RequestBody; got != want.read || got == "" {
+				t.Errorf("delivery %d: attempt reads back %q, want %q", i, got, want.read)
+			}
+		}
+	})
+
 	t.Run("the same delivery twice in a round keeps both attempts and the last outcome", func(t *testing.T) {
 		s, claims := setup(t, 1)
 		first, second := outcome(s, &claims[0], 500, &later), outcome(s, &claims[0], 200, nil)

@@ -13,6 +13,7 @@ var migrations = []struct {
 	{"hourly delivery counts", schemaDeliveryHourly},
 	{"endpoint health index", schemaEndpointHealth},
 	{"resend requests counted", schemaManualRequests},
+	{"attempt bodies stored once, with their event", schemaAttemptBodyOnce},
 }
 
 const schemaV1 = `
@@ -330,4 +331,14 @@ DROP INDEX deliveries_endpoint_failed;
 // one more MANUAL attempt at once, whatever the outcome.
 const schemaManualRequests = `
 ALTER TABLE deliveries ADD COLUMN manual_requests INTEGER NOT NULL DEFAULT 0;
+`
+
+// schemaAttemptBodyOnce lets an attempt whose request body is its event's
+// payload (every attempt the dispatcher makes: it sends the stored JSON
+// byte for byte) point at the event instead of holding a copy. Events are
+// never changed or deleted, and reading an attempt reads its event too, so
+// the log shows the same bytes; the attempts table, the largest one at a
+// few tries per delivery and 30 days kept, holds each payload no more.
+const schemaAttemptBodyOnce = `
+ALTER TABLE attempts ADD COLUMN body_is_payload INTEGER NOT NULL DEFAULT 0;
 `
