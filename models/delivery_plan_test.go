@@ -47,10 +47,13 @@ func TestDeliveryListQueryPlans(t *testing.T) {
 		{"a later page reads the same index from the cursor", DeliveryFilter{Cursor: cur}, "deliveries_mode_created"},
 		{"one endpoint's deliveries read deliveries_endpoint_created", DeliveryFilter{EndpointID: str("e")}, "deliveries_endpoint_created"},
 		{"one endpoint's deliveries in a date range use its index", DeliveryFilter{EndpointID: str("e"), CreatedFrom: &day, CreatedBefore: &day}, "deliveries_endpoint_created"},
-		{"a status filter reads deliveries_mode_status_created", DeliveryFilter{Status: str("FAILED")}, "deliveries_mode_status_created"},
+		{"a failed filter reads deliveries_mode_pending_failed", DeliveryFilter{Status: str("FAILED")}, "deliveries_mode_pending_failed (mode=? AND status=?)"},
+		{"a pending filter reads deliveries_mode_pending_failed", DeliveryFilter{Status: str("PENDING")}, "deliveries_mode_pending_failed (mode=? AND status=?)"},
+		{"a succeeded filter reads the mode's deliveries in order", DeliveryFilter{Status: str("SUCCEEDED")}, "deliveries_mode_created"},
 		{"an event type filter reads deliveries_mode_type_created", DeliveryFilter{EventType: str("USER_CREATED")}, "deliveries_mode_type_created"},
 		{"a user filter reads deliveries_user_created", DeliveryFilter{UserID: str("acme-1")}, "deliveries_user_created"},
 		{"an endpoint and a status use an index in order", DeliveryFilter{EndpointID: str("e"), Status: str("FAILED"), Cursor: cur}, ""},
+		{"an endpoint and succeeded read the endpoint's deliveries in order", DeliveryFilter{EndpointID: str("e"), Status: str("SUCCEEDED")}, "deliveries_endpoint_created"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,14 +89,14 @@ func TestDeliveryListQueryPlans(t *testing.T) {
 
 	t.Run("failing an endpoint's pending deliveries reads its status index", func(t *testing.T) {
 		plan := queryPlan(t, s.W, sqlFailPendingOf, "r", 1, 1, "e")
-		if !strings.Contains(plan, "deliveries_endpoint_status_created (endpoint_id=? AND status=?)") {
+		if !strings.Contains(plan, "deliveries_endpoint_pending_failed (endpoint_id=? AND status=?)") {
 			t.Fatalf("got:\n%s", plan)
 		}
 	})
 
 	t.Run("recovering an endpoint's failed deliveries reads its status index", func(t *testing.T) {
 		plan := queryPlan(t, s.W, `SELECT COUNT(*) FROM deliveries WHERE mode = ? AND endpoint_id = ? AND status = 'FAILED' AND created_at >= ?`, "SANDBOX", "e", 1)
-		if !strings.Contains(plan, "deliveries_endpoint_status_created (endpoint_id=? AND status=? AND created_at>?)") {
+		if !strings.Contains(plan, "deliveries_endpoint_pending_failed (endpoint_id=? AND status=? AND created_at>?)") {
 			t.Fatalf("got:\n%s", plan)
 		}
 	})

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// sqlLastSuccess runs once per round for each endpoint that had a success.
+const sqlLastSuccess = `UPDATE webhook_endpoints SET last_success_at = ? WHERE id = ?`
+
 // Endpoint health changes are rare; they run unprepared.
 const (
 	sqlClearFailing = `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?`
@@ -26,6 +29,7 @@ type endpointHealth struct {
 	deleted      bool
 	reason       string
 	failingSince *time.Time
+	succeeded    bool // an attempt of this round succeeded: the endpoint's last success moves
 }
 
 func (h *endpointHealth) deliverable() bool { return h.active && !h.disabled && !h.deleted }
@@ -57,6 +61,7 @@ func readHealth(ctx context.Context, st *sql.Stmt, id string) (*endpointHealth, 
 // already decided (a success just before the 410) are written before that.
 func updateHealth(ctx context.Context, tx *sql.Tx, h *endpointHealth, r *AttemptResult, now time.Time, beforeDisable func() error) error {
 	if r.Succeeded {
+		h.succeeded = true
 		if h.failingSince == nil {
 			return nil
 		}

@@ -38,7 +38,7 @@ func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
 	}
 	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
 	for _, src := range []string{sqlClaim, sqlEndpoint, sqlFailUnclaim, sqlRelease, sqlInsertAttempt,
-		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlSettle, sqlSettleResend, sqlSettleFailed} {
+		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlSettle, sqlSettleResend, sqlSettleFailed, sqlLastSuccess} {
 		st, err := w.PrepareContext(ctx, src)
 		if err != nil {
 			q.Close()

@@ -113,7 +113,17 @@ func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) 
 		}
 		rec.add(r, settlement(r, DeliveryPending, r.Claim.Delivery.ReturnStatus, h))
 	}
-	return rec.flush()
+	if err := rec.flush(); err != nil {
+		return err
+	}
+	for id, h := range rec.health {
+		if h.succeeded {
+			if _, err := st(sqlLastSuccess).ExecContext(ctx, ms(now), id); err != nil {
+				return fmt.Errorf("note last success of endpoint %s: %w", id, err)
+			}
+		}
+	}
+	return nil
 }
 
 // insertAttempts writes every attempt of the round.

@@ -21,8 +21,9 @@ type EndpointHealth struct {
 	Failed    int // ... that failed for good
 	Pending   int // ... still being tried
 	Capped    bool
-	// LastSuccessAt and LastFailureAt are when the newest succeeded and the
-	// newest failed delivery completed, at any time.
+	// LastSuccessAt is when an attempt to the endpoint last succeeded, and
+	// LastFailureAt when its newest failed delivery was given up, at any
+	// time.
 	LastSuccessAt *time.Time
 	LastFailureAt *time.Time
 }
@@ -37,54 +38,55 @@ func (h EndpointHealth) SuccessRate() (rate float64, ok bool) {
 	return 100 * float64(h.Succeeded) / float64(done), true
 }
 
-// WebhookHealth returns the health of one endpoint of mode. Every query is
-// a range of the deliveries_endpoint_status_created index: one bounded count
-// per status over the window, and one row for each "last" time.
+// WebhookHealth returns the health of one endpoint of mode. Each count is
+// a bounded range of an index: all the window's deliveries from
+// deliveries_endpoint_created, the failed and the pending ones from
+// deliveries_endpoint_pending_failed; the succeeded are the rest. The last
+// success is kept on the endpoint; the last failure is the newest entry of
+// its failed range.
 func (s *Store) WebhookHealth(ctx context.Context, mode Mode, endpointID string) (*EndpointHealth, error) {
 	db := s.read(ctx)
-	// The counts read the index alone, which has no mode column: the
+	// The counts read indices alone, which have no mode column: the
 	// endpoint is checked to be mode's once, and its deliveries are all of
 	// its mode.
-	var n int
-	if err := db.Raw(`SELECT COUNT(*) FROM webhook_endpoints WHERE id = ? AND mode = ?`, endpointID, mode).Row().Scan(&n); err != nil {
-		return nil, fmt.Errorf("read webhook endpoint %s: %w", endpointID, err)
-	}
-	if n == 0 {
+	var lastSuccess sql.NullInt64
+	err := db.Raw(`SELECT last_success_at FROM webhook_endpoints WHERE id = ? AND mode = ?`, endpointID, mode).Row().Scan(&lastSuccess)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("webhook", endpointID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read webhook endpoint %s: %w", endpointID, err)
 	}
 	since := ms(s.Now().Add(-HealthWindow))
 	var h EndpointHealth
+	h.LastSuccessAt = msTime(lastSuccess)
+	var all int
 	for _, c := range []struct {
-		status string
-		into   *int
-	}{{DeliverySucceeded, &h.Succeeded}, {DeliveryFailed, &h.Failed}, {DeliveryPending, &h.Pending}} {
-		err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE endpoint_id = ? AND status = ? AND created_at >= ? LIMIT ?)`,
-			endpointID, c.status, since, healthCountCap).Row().Scan(c.into)
+		what, cond string
+		into       *int
+	}{
+		{"all", "", &all},
+		{DeliveryFailed, "AND " + statusIs(DeliveryFailed), &h.Failed},
+		{DeliveryPending, "AND " + statusIs(DeliveryPending), &h.Pending},
+	} {
+		err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE endpoint_id = ? `+c.cond+` AND created_at >= ? LIMIT ?)`,
+			endpointID, since, healthCountCap).Row().Scan(c.into)
 		if err != nil {
-			return nil, fmt.Errorf("count %s deliveries of %s: %w", c.status, endpointID, err)
+			return nil, fmt.Errorf("count %s deliveries of %s: %w", c.what, endpointID, err)
 		}
 		if *c.into >= healthCountCap {
 			h.Capped = true
 		}
 	}
-	for _, c := range []struct {
-		status string
-		into   **time.Time
-	}{{DeliverySucceeded, &h.LastSuccessAt}, {DeliveryFailed, &h.LastFailureAt}} {
-		var at sql.NullInt64
-		err := db.Raw(`SELECT COALESCE(completed_at, updated_at) FROM deliveries WHERE endpoint_id = ? AND status = ?
-			ORDER BY created_at DESC LIMIT 1`, endpointID, c.status).Row().Scan(&at)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read last %s delivery of %s: %w", c.status, endpointID, err)
-		}
-		if at.Valid {
-			t := time.UnixMilli(at.Int64).UTC()
-			*c.into = &t
-		}
+	h.Succeeded = max(0, all-h.Failed-h.Pending)
+
+	var lastFailure sql.NullInt64
+	err = db.Raw(`SELECT COALESCE(completed_at, updated_at) FROM deliveries WHERE endpoint_id = ? AND `+statusIs(DeliveryFailed)+`
+		ORDER BY created_at DESC LIMIT 1`, endpointID).Row().Scan(&lastFailure)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read last failed delivery of %s: %w", endpointID, err)
 	}
+	h.LastFailureAt = msTime(lastFailure)
 	return &h, nil
 }
 

@@ -14,6 +14,7 @@ var migrations = []struct {
 	{"endpoint health index", schemaEndpointHealth},
 	{"resend requests counted", schemaManualRequests},
 	{"attempt bodies stored once, with their event", schemaAttemptBodyOnce},
+	{"status indices hold pending and failed deliveries only", schemaStatusIndicesPendingFailed},
 }
 
 const schemaV1 = `
@@ -341,4 +342,27 @@ ALTER TABLE deliveries ADD COLUMN manual_requests INTEGER NOT NULL DEFAULT 0;
 // few tries per delivery and 30 days kept, holds each payload no more.
 const schemaAttemptBodyOnce = `
 ALTER TABLE attempts ADD COLUMN body_is_payload INTEGER NOT NULL DEFAULT 0;
+`
+
+// schemaStatusIndicesPendingFailed narrows the two status indices to
+// pending and failed deliveries. Settling a delivery as SUCCEEDED, what the
+// dispatcher does thousands of times a second, then only removes it from
+// them instead of moving it within each (two index inserts less per
+// delivery: BenchmarkDispatchQueue about 10% less CPU). Succeeded
+// deliveries, the bulk, are listed from the indices without status, in
+// creation order, filtered as read. An endpoint's last success, which was
+// read from its status index, is kept on the endpoint instead (the
+// dispatcher sets it once per round), so it stays one row to read however
+// long the endpoint has failed since.
+const schemaStatusIndicesPendingFailed = `
+ALTER TABLE webhook_endpoints ADD COLUMN last_success_at INTEGER;
+UPDATE webhook_endpoints SET last_success_at = (
+	SELECT MAX(COALESCE(completed_at, updated_at)) FROM deliveries
+	WHERE deliveries.endpoint_id = webhook_endpoints.id AND deliveries.status = 'SUCCEEDED');
+DROP INDEX deliveries_mode_status_created;
+DROP INDEX deliveries_endpoint_status_created;
+CREATE INDEX deliveries_mode_pending_failed ON deliveries(mode, status, created_at, id)
+	WHERE status = 'PENDING' OR status = 'FAILED';
+CREATE INDEX deliveries_endpoint_pending_failed ON deliveries(endpoint_id, status, created_at)
+	WHERE status = 'PENDING' OR status = 'FAILED';
 `
