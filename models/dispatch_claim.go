@@ -32,13 +32,13 @@ RETURNING id, mode, endpoint_id, event_id, attempt_count, auto_attempts, manual_
 FROM webhook_endpoints WHERE id = ?`
 )
 
-func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want ClaimRequest, now time.Time) ([]Claim, bool, error) {
+func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want ClaimRequest, now time.Time, buf *claimBuffer) ([]Claim, bool, error) {
 	// Endpoints already at their cap are left out by the query; the others
 	// are counted here, and what one claim took past an endpoint's free
 	// slots is given back in the same transaction.
 	full := FullEndpoints(want.InFlight, want.PerEndpoint)
 	until := now.Add(want.Lease)
-	claims, err := scanClaims(ctx, st(sqlClaim), owner, until, now, want.Limit, jsonList(full))
+	claims, err := scanClaims(ctx, st(sqlClaim), owner, until, now, want.Limit, jsonList(full), buf)
 	if err != nil || len(claims) == 0 {
 		return nil, false, err
 	}
@@ -86,16 +86,27 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 	return leased, more, nil
 }
 
-func scanClaims(ctx context.Context, st *sql.Stmt, owner string, until, now time.Time, limit int, exclude string) ([]Claim, error) {
+// claimBuffer is where a queue's claims are scanned before they are copied
+// out at their exact number: a claim's limit is the free room, often far
+// more than is due, and growing a slice of Claims (most of a kilobyte each)
+// as rows come allocated twice what it kept. Claims run one at a time on
+// the single writer, so one buffer per queue serves them all.
+type claimBuffer struct {
+	claims []Claim
+	due    []int64
+}
+
+func scanClaims(ctx context.Context, st *sql.Stmt, owner string, until, now time.Time, limit int, exclude string, buf *claimBuffer) ([]Claim, error) {
 	rows, err := st.QueryContext(ctx, owner, ms(until), ms(now), ms(now), exclude, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	// Grown as rows come: a claim's limit is the free room, often far more
-	// than is due, and a Claim is most of a kilobyte.
-	var claims []Claim
-	var due []int64
+	scanned, due := buf.claims[:0], buf.due[:0]
+	defer func() {
+		clear(scanned) // keeps no payloads alive until the next claim
+		buf.claims, buf.due = scanned[:0], due[:0]
+	}()
 	for rows.Next() {
 		var c Claim
 		d := &c.Delivery
@@ -111,16 +122,19 @@ func scanClaims(ctx context.Context, st *sql.Stmt, owner string, until, now time
 		if d.ManualPending {
 			c.Trigger, c.TriggeredBy = TriggerManual, d.ManualBy
 		}
-		claims = append(claims, c)
+		scanned = append(scanned, c)
 		due = append(due, next)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if !slices.IsSorted(due) {
-		sort.Stable(byDue{claims, due})
+	if len(scanned) == 0 {
+		return nil, nil
 	}
-	return claims, nil
+	if !slices.IsSorted(due) {
+		sort.Stable(byDue{scanned, due})
+	}
+	return slices.Clone(scanned), nil
 }
 
 // byDue sorts claims by when they were due, keeping their order otherwise.

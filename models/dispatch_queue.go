@@ -18,9 +18,10 @@ import (
 // rest of the store they are not scoped with ScopeMode: every row they touch
 // carries its mode, and attempts are recorded under it.
 type DispatchQueue struct {
-	s     *Store
-	w     *sql.DB
-	stmts map[string]*sql.Stmt
+	s      *Store
+	w      *sql.DB
+	stmts  map[string]*sql.Stmt
+	claims claimBuffer
 }
 
 // Statements of the hot path, by name (the others are with the code that
@@ -120,7 +121,7 @@ func (q *DispatchQueue) Exchange(ctx context.Context, owner string, done []Attem
 		}
 		var err error
 		if want.Limit > 0 {
-			claims, more, err = claimIn(ctx, st, owner, want, now)
+			claims, more, err = claimIn(ctx, st, owner, want, now, &q.claims)
 		}
 		return err
 	})

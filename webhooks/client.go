@@ -169,9 +169,10 @@ func (c *client) exchange(ctx context.Context, cn *conn, u *url.URL, h http.Head
 	respBody := resp.Body
 	resp.Body = http.NoBody // what was read is returned as kept
 
-	kept, err = io.ReadAll(io.LimitReader(respBody, MaxResponseBody))
-	if err != nil {
-		return resp, kept, fmt.Errorf("reading response: %w", err)
+	if resp.ContentLength != 0 { // most receivers answer with no body at all
+		if kept, err = io.ReadAll(io.LimitReader(respBody, MaxResponseBody)); err != nil {
+			return resp, kept, fmt.Errorf("reading response: %w", err)
+		}
 	}
 	// The rest is read (within bounds) so the connection can carry the
 	// next request; a body that does not end by then costs the connection.

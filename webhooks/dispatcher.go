@@ -468,7 +468,7 @@ func (d *Dispatcher) send(c *models.Claim, sg *signer) result {
 // database refuses several times, the outcomes are dropped: their leases run
 // out and the deliveries are sent again, a duplicate but never a loss.
 func (d *Dispatcher) exchange(batch []result, limit int, inFlight map[string]int, perEndpoint int) (claims []models.Claim, more bool) {
-	var records []models.AttemptResult
+	records := make([]models.AttemptResult, 0, len(batch))
 	var release []string
 	for _, r := range batch {
 		if r.release {
