@@ -80,6 +80,13 @@ func TestDeliveryListQueryPlans(t *testing.T) {
 		}
 	})
 
+	t.Run("claiming with no endpoint at its cap reads the pending-only index in due order", func(t *testing.T) {
+		plan := queryPlan(t, s.W, sqlClaimAny, "o", 1, 1, 1, 10)
+		if !strings.Contains(plan, "deliveries_due") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Fatalf("got:\n%s", plan)
+		}
+	})
+
 	t.Run("claiming past full endpoints still reads the pending-only index in due order", func(t *testing.T) {
 		plan := queryPlan(t, s.W, sqlClaim, "o", 1, 1, 1, `["e1","e2"]`, 10)
 		if !strings.Contains(plan, "deliveries_due") || strings.Contains(plan, "TEMP B-TREE") {

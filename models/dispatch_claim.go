@@ -18,10 +18,16 @@ const (
 	// rows in no set order, so scanClaims sorts them by next_attempt_at.
 	// Only the columns a send and its record read are returned: each
 	// column of each row is a cgo call or two.
-	sqlClaim = `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?
+	//
+	// sqlClaim leaves out the endpoints given as a JSON array (those at
+	// their cap); sqlClaimAny, for the usual case of none, skips that test,
+	// which cost about 3 us a delivery (BenchmarkDispatchQueue).
+	sqlClaim    = claimHead + "\n\t\tAND endpoint_id NOT IN (SELECT value FROM json_each(?))" + claimTail
+	sqlClaimAny = claimHead + claimTail
+	claimHead   = `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?
 WHERE rowid IN (SELECT rowid FROM deliveries
-	WHERE status = 'PENDING' AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
-		AND endpoint_id NOT IN (SELECT value FROM json_each(?))
+	WHERE status = 'PENDING' AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)`
+	claimTail = `
 	ORDER BY next_attempt_at
 	LIMIT ?)
 RETURNING id, mode, endpoint_id, event_id, attempt_count, auto_attempts, manual_pending, manual_by,
@@ -38,7 +44,17 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 	// slots is given back in the same transaction.
 	full := FullEndpoints(want.InFlight, want.PerEndpoint)
 	until := now.Add(want.Lease)
-	claims, err := scanClaims(ctx, st(sqlClaim), owner, until, now, want.Limit, jsonList(full), buf)
+	var rows *sql.Rows
+	var err error
+	if len(full) == 0 {
+		rows, err = st(sqlClaimAny).QueryContext(ctx, owner, ms(until), ms(now), ms(now), want.Limit)
+	} else {
+		rows, err = st(sqlClaim).QueryContext(ctx, owner, ms(until), ms(now), ms(now), jsonList(full), want.Limit)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	claims, err := scanClaims(rows, owner, until, buf)
 	if err != nil || len(claims) == 0 {
 		return nil, false, err
 	}
@@ -96,11 +112,7 @@ type claimBuffer struct {
 	due    []int64
 }
 
-func scanClaims(ctx context.Context, st *sql.Stmt, owner string, until, now time.Time, limit int, exclude string, buf *claimBuffer) ([]Claim, error) {
-	rows, err := st.QueryContext(ctx, owner, ms(until), ms(now), ms(now), exclude, limit)
-	if err != nil {
-		return nil, err
-	}
+func scanClaims(rows *sql.Rows, owner string, until time.Time, buf *claimBuffer) ([]Claim, error) {
 	defer rows.Close()
 	scanned, due := buf.claims[:0], buf.due[:0]
 	defer func() {

@@ -38,7 +38,7 @@ func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
 		return nil, fmt.Errorf("open dispatch queue: %w", err)
 	}
 	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
-	for _, src := range []string{sqlClaim, sqlEndpoint, sqlFailUnclaim, sqlRelease, sqlInsertAttempt,
+	for _, src := range []string{sqlClaim, sqlClaimAny, sqlEndpoint, sqlFailUnclaim, sqlRelease, sqlInsertAttempt,
 		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlSettle, sqlSettleResend, sqlSettleFailed, sqlLastSuccess} {
 		st, err := w.PrepareContext(ctx, src)
 		if err != nil {
