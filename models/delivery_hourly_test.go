@@ -224,21 +224,11 @@ func TestDeliveryHourlyMigrationCountsExistingDeliveries(t *testing.T) {
 	}
 	// Back to the schema before the rollup, as a database from the last
 	// release would be, then open it again.
-	for _, q := range []string{
+	s = reopenAsOlder(t, s, path,
 		"DROP TRIGGER delivery_hourly_insert", "DROP TRIGGER delivery_hourly_status",
 		"DROP TRIGGER delivery_hourly_move", "DROP TRIGGER delivery_hourly_delete", "DROP TABLE delivery_hourly",
 		"DELETE FROM schema_migrations WHERE name = 'hourly delivery counts'",
-	} {
-		if err := s.W.Exec(q).Error; err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	s.Close()
-	s, err = models.Open(models.Options{Path: path, TenantID: "acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	)
 	if got := hourlyRollup(t, s); len(got) == 0 {
 		t.Fatal("the migration counted nothing")
 	}

@@ -31,23 +31,13 @@ func TestStatusIndicesMigrationKeepsTheLastSuccess(t *testing.T) {
 		}
 	}
 	quiet := mustCreateEndpoint(t, s, models.Sandbox, "https://example.com/quiet")
-	for _, q := range []string{
+	s = reopenAsOlder(t, s, path,
 		"DROP INDEX deliveries_mode_pending_failed", "DROP INDEX deliveries_endpoint_pending_failed",
 		"CREATE INDEX deliveries_mode_status_created ON deliveries(mode, status, created_at, id)",
 		"CREATE INDEX deliveries_endpoint_status_created ON deliveries(endpoint_id, status, created_at)",
 		"ALTER TABLE webhook_endpoints DROP COLUMN last_success_at",
 		"DELETE FROM schema_migrations WHERE name = 'status indices hold pending and failed deliveries only'",
-	} {
-		if err := s.W.Exec(q).Error; err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	s.Close()
-	s, err = models.Open(models.Options{Path: path, TenantID: "acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	)
 
 	t.Run("the endpoint's last success is its newest succeeded delivery's completion", func(t *testing.T) {
 		h, err := s.WebhookHealth(t.Context(), models.Sandbox, ep.ID)
