@@ -202,19 +202,26 @@ var errSignInRefused = &Error{Code: CodeInvalidCredentials, Field: "password", M
 // takes as long whether or not the operator exists.
 var dummyHash = []byte("$2a$10$OQvOrP4MxGtL1GfXN177yuuZ0zFQ2ku28nRI5ywwPEvquTgIKiRte")
 
+// Reasons CheckOperatorPassword gives for a refusal that are about what was
+// typed as the e-mail rather than about an operator.
+const (
+	SignInMalformed    = "malformed input"
+	SignInUnknownEmail = "unknown email"
+)
+
 // CheckOperatorPassword returns the operator whose email and password match.
 // The reason for a refusal is returned separately, for the log only.
 func (s *Store) CheckOperatorPassword(ctx context.Context, email, password string) (*Operator, string, error) {
 	email = strings.TrimSpace(email)
 	if email == "" || len(email) > 200 || len(password) > MaxPasswordLen {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return nil, "malformed input", errSignInRefused
+		return nil, SignInMalformed, errSignInRefused
 	}
 	var op Operator
 	err := s.read(ctx).Where("email = ?", email).Take(&op).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return nil, "unknown email", errSignInRefused
+		return nil, SignInUnknownEmail, errSignInRefused
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("sign in: %w", err)

@@ -55,14 +55,15 @@ func (h *Handler) AccountPassword(c *fiber.Ctx) error {
 		return h.renderAccount(c, fiber.StatusBadRequest, errs, nil)
 	}
 	ip := c.IP()
-	if wait := h.throttle.wait(ip, s.Operator.Email); wait > 0 {
+	try, wait := h.throttle.begin(ip, s.Operator.Email)
+	if try == nil {
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		return h.renderAccount(c, fiber.StatusTooManyRequests, map[string]string{
 			"current_password": fmt.Sprintf("Too many wrong passwords. Wait %s and try again.", waitWords(wait)),
 		}, nil)
 	}
 	if !s.Operator.PasswordMatches(f.Current) {
-		wait := h.throttle.fail(ip, s.Operator.Email)
+		wait := try.fail()
 		h.log.Warn("console password change refused: wrong current password", "request_id", c.Locals(requestIDKey),
 			"operator", s.Operator.Email, "ip", ip, "next_wait_s", wait.Seconds())
 		h.audit(c, models.AuditPasswordRefused, "operator", s.OperatorID, "wrong current password")
@@ -72,7 +73,7 @@ func (h *Handler) AccountPassword(c *fiber.Ctx) error {
 		}
 		return h.renderAccount(c, fiber.StatusBadRequest, map[string]string{"current_password": msg}, nil)
 	}
-	h.throttle.succeed(ip, s.Operator.Email)
+	try.succeed()
 	if err := h.store.SetOperatorPassword(c.UserContext(), s.OperatorID, f.New, s.ID); err != nil {
 		return h.fail(c, err, func(_, msg string) error {
 			return h.renderAccount(c, fiber.StatusBadRequest, map[string]string{"new_password": sentence(msg)}, nil)

@@ -59,8 +59,9 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	next := localPath(c.FormValue("next"), "")
 	ip := c.IP()
 	again := views.LoginView{Email: email, Next: next}
-	if wait := h.throttle.wait(ip, email); wait > 0 {
-		h.log.Warn("console sign-in refused: too many failures", "request_id", c.Locals(requestIDKey), "email", email, "ip", ip, "wait_s", wait.Seconds())
+	try, wait := h.throttle.begin(ip, email)
+	if try == nil {
+		h.log.Warn("console sign-in refused: too many failures", "request_id", c.Locals(requestIDKey), "ip", ip, "wait_s", wait.Seconds())
 		again.Error = fmt.Sprintf("Too many failed sign-ins. Wait %s and try again.", waitWords(wait))
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		return h.renderLogin(c, fiber.StatusTooManyRequests, again)
@@ -69,13 +70,18 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	if err != nil {
 		e, ok := models.AsError(err)
 		if !ok {
+			try.fail()
 			return h.fail(c, err, nil)
 		}
-		wait := h.throttle.fail(ip, email)
-		// The log says why (for the admin); the page does not (for the guesser).
-		h.log.Warn("console sign-in failed", "request_id", c.Locals(requestIDKey), "email", email, "ip", ip, "reason", reason, "next_wait_s", wait.Seconds())
+		wait := try.fail()
+		// The log says why (for the admin); the page does not (for the
+		// guesser). What was typed as the e-mail is kept only when it is an
+		// operator's: people type passwords into the e-mail field, and
+		// support reads the log and the audit page.
+		who := typedEmail(email, reason)
+		h.log.Warn("console sign-in failed", "request_id", c.Locals(requestIDKey), "email", who, "ip", ip, "reason", reason, "next_wait_s", wait.Seconds())
 		_ = h.store.Audit(c.UserContext(), models.AuditEntry{
-			OperatorEmail: truncate(email, 200), Action: models.AuditSignInFailed, TargetType: "operator", Detail: reason, IP: ip,
+			OperatorEmail: truncate(who, 200), Action: models.AuditSignInFailed, TargetType: "operator", Detail: reason, IP: ip,
 		})
 		again.Error = "The email or password is not right."
 		if wait > 0 {
@@ -83,7 +89,7 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 		}
 		return h.renderLogin(c, e.Code.Status(), again)
 	}
-	h.throttle.succeed(ip, email)
+	try.succeed()
 	raw, sess, err := h.store.CreateSession(c.UserContext(), op, ip, c.Get(fiber.HeaderUserAgent), h.idle)
 	if err != nil {
 		return h.fail(c, err, nil)
@@ -105,6 +111,17 @@ func (h *Handler) Logout(c *fiber.Ctx) error {
 	h.audit(c, models.AuditSignedOut, "operator", s.OperatorID, "")
 	h.clearSessionCookie(c)
 	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+// unknownEmail stands in the log and the audit for what was typed into the
+// e-mail field when it is no operator's address.
+const unknownEmail = "an unknown e-mail"
+
+func typedEmail(email, reason string) string {
+	if reason == models.SignInUnknownEmail || reason == models.SignInMalformed {
+		return unknownEmail
+	}
+	return email
 }
 
 func waitWords(d time.Duration) string {
