@@ -62,7 +62,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	a.dispatcher.Start(workCtx)
 	a.swept = make(chan struct{})
 	go a.sweepSessions(workCtx, time.Hour)
-	a.fiber = fiber.New(fiber.Config{
+	fcfg := fiber.Config{
 		AppName:               "tokendesk",
 		BodyLimit:             api.MaxBodyBytes,
 		ReadTimeout:           30 * time.Second,
@@ -70,7 +70,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		ErrorHandler:          a.handleError,
-	})
+	}
+	fiberProxyConfig(&fcfg, cfg.TrustedProxies)
+	a.fiber = fiber.New(fcfg)
 	if err := a.setupConsole(); err != nil {
 		a.dispatcher.Shutdown(context.Background())
 		a.stopWork()

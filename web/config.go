@@ -28,6 +28,7 @@ type Config struct {
 	WebhookPerEndpoint int             // attempts to one endpoint in flight at once, per process
 	WebhookRetries     []time.Duration // waits between automatic attempts; nil for the default
 	AllowPrivate       []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
+	TrustedProxies     []netip.Prefix  // peers whose X-Forwarded-* headers are believed
 	AdminEmail         string
 	AdminPassword      string
 	SessionIdle        time.Duration
@@ -132,20 +133,13 @@ func options() []option {
 			}
 			return nil
 		}},
-		{"allow-private", "TOKENDESK_ALLOW_PRIVATE", "comma-separated CIDR ranges PRODUCTION webhooks may reach (internal networks)", "", func(c *Config, v string) error {
-			c.AllowPrivate = nil
-			for _, part := range strings.Split(v, ",") {
-				part = strings.TrimSpace(part)
-				if part == "" {
-					continue
-				}
-				p, err := netip.ParsePrefix(part)
-				if err != nil {
-					return fmt.Errorf("allow-private: %q is not a CIDR range (example: 10.20.0.0/16)", part)
-				}
-				c.AllowPrivate = append(c.AllowPrivate, p.Masked())
-			}
-			return nil
+		{"allow-private", "TOKENDESK_ALLOW_PRIVATE", "comma-separated CIDR ranges PRODUCTION webhooks may reach (internal networks)", "", func(c *Config, v string) (err error) {
+			c.AllowPrivate, err = parsePrefixes("allow-private", v, false)
+			return err
+		}},
+		{"trusted-proxies", "TOKENDESK_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (none when empty)", "", func(c *Config, v string) (err error) {
+			c.TrustedProxies, err = parsePrefixes("trusted-proxies", v, true)
+			return err
 		}},
 		{"admin-email", "TOKENDESK_ADMIN_EMAIL", "email of the first admin, created when there is no operator", "", func(c *Config, v string) error {
 			c.AdminEmail = v
@@ -208,4 +202,34 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 		}
 	}
 	return cfg, fs.Args(), nil
+}
+
+// parsePrefixes reads a comma-separated list of CIDR ranges; with
+// addresses, a bare address stands for itself alone.
+func parsePrefixes(field, v string, addresses bool) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if addresses && !strings.Contains(part, "/") {
+			ip, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q is not an address or a CIDR range (example: 10.0.0.5 or 10.20.0.0/16)", field, part)
+			}
+			ip = ip.Unmap()
+			out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			if addresses {
+				return nil, fmt.Errorf("%s: %q is not an address or a CIDR range (example: 10.0.0.5 or 10.20.0.0/16)", field, part)
+			}
+			return nil, fmt.Errorf("%s: %q is not a CIDR range (example: 10.20.0.0/16)", field, part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,7 +63,9 @@ func (l *rateLimiter) allow(ip string) (bool, time.Duration) {
 }
 
 func (l *rateLimiter) handler(c *fiber.Ctx) error {
-	allowed, wait := l.allow(c.IP())
+	// Cloned: behind a trusted proxy c.IP() points into the request's
+	// header buffer, which is reused, and the bucket map keeps its key.
+	allowed, wait := l.allow(strings.Clone(c.IP()))
 	if !allowed {
 		secs := int(math.Ceil(wait.Seconds()))
 		if secs < 1 {
