@@ -91,7 +91,7 @@ func (a *App) Fiber() *fiber.App { return a.fiber }
 func (a *App) Store() *models.Store { return a.store }
 
 // Serve answers requests on ln until Shutdown.
-func (a *App) Serve(ln net.Listener) error { return a.fiber.Listener(ln) }
+func (a *App) Serve(ln net.Listener) error { return a.fiber.Listener(newLingerListener(ln)) }
 
 // Shutdown stops accepting connections, lets in-flight requests finish
 // until ctx ends, stops the workers and closes the database.
@@ -133,6 +133,11 @@ func (a *App) sweepSessions(ctx context.Context, period time.Duration) {
 // handleError is the one place errors become responses: the API's envelope
 // under /v1, a page elsewhere.
 func (a *App) handleError(c *fiber.Ctx, err error) error {
+	if c.Locals(api.LocalRequestID) == nil {
+		// Refused before any middleware ran (a body over the limit):
+		// the answer still carries a request id.
+		setRequestID(c)
+	}
 	if strings.HasPrefix(c.Path(), "/v1/") || c.Path() == "/v1" {
 		return api.WriteError(c, a.log, err)
 	}

@@ -16,10 +16,14 @@ import (
 // requestID gives every request an id, echoed in X-Request-Id and in the
 // API envelope, so a log line and a client's report can be matched.
 func requestID(c *fiber.Ctx) error {
+	setRequestID(c)
+	return c.Next()
+}
+
+func setRequestID(c *fiber.Ctx) {
 	id := uuid.NewString()
 	c.Locals(api.LocalRequestID, id)
 	c.Set("X-Request-Id", id)
-	return c.Next()
 }
 
 // recoverPanics turns a panic into a SERVER_ERROR with the request id, and
