@@ -42,15 +42,17 @@ func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
 		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
-		SessionIdle: 2 * time.Hour, LogLevel: "info",
+		SessionIdle: 2 * time.Hour, LogLevel: "info", AdminEmail: "admin@localhost",
 	}
 }
 
-// option is one setting: its flag, its environment variable and how to read it.
+// option is one setting: its flag, its environment variable, what -h shows
+// as its kind ("bool" makes it a boolean flag: --demo, --demo=false) and
+// how to read it.
 type option struct {
-	name, env, usage string
-	def              string
-	set              func(*Config, string) error
+	name, env, kind, usage string
+	def                    string
+	set                    func(*Config, string) error
 }
 
 func options() []option {
@@ -69,30 +71,30 @@ func options() []option {
 	}
 	d := DefaultConfig()
 	return []option{
-		{"addr", "TOKENDESK_ADDR", "listen address (host:port)", d.Addr, func(c *Config, v string) error {
+		{"addr", "TOKENDESK_ADDR", "host:port", "listen address (host:port)", d.Addr, func(c *Config, v string) error {
 			if _, _, err := net.SplitHostPort(v); err != nil {
 				return fmt.Errorf("addr: %q is not host:port (example: 127.0.0.1:8080)", v)
 			}
 			c.Addr = v
 			return nil
 		}},
-		{"db", "TOKENDESK_DB", "SQLite database file (created when missing)", d.DBPath, func(c *Config, v string) error {
+		{"db", "TOKENDESK_DB", "path", "SQLite database file (created when missing)", d.DBPath, func(c *Config, v string) error {
 			if strings.TrimSpace(v) == "" {
 				return errors.New("db: the database path must not be empty")
 			}
 			c.DBPath = v
 			return nil
 		}},
-		{"tenant-id", "TOKENDESK_TENANT_ID", "tenant id used in user ids (generated and kept when empty)", "", func(c *Config, v string) error {
+		{"tenant-id", "TOKENDESK_TENANT_ID", "string", "tenant id used in user ids (generated and kept when empty)", "", func(c *Config, v string) error {
 			if v != "" && !models.ValidTenantID(v) {
 				return fmt.Errorf("tenant-id: %q must be 1 to 40 letters or digits", v)
 			}
 			c.TenantID = v
 			return nil
 		}},
-		{"token-ttl", "TOKENDESK_TOKEN_TTL", "link token lifetime (Go duration, 1s to 720h)", d.TokenTTL.String(),
+		{"token-ttl", "TOKENDESK_TOKEN_TTL", "duration", "link token lifetime (Go duration, 1s to 720h)", d.TokenTTL.String(),
 			dur("token-ttl", time.Second, 720*time.Hour, func(c *Config) *time.Duration { return &c.TokenTTL })},
-		{"rate-limit", "TOKENDESK_RATE_LIMIT", "API requests per second per client IP (0 = off)", "20", func(c *Config, v string) error {
+		{"rate-limit", "TOKENDESK_RATE_LIMIT", "number", "API requests per second per client IP (0 = off)", "20", func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f < 0 || f > 1e6 {
 				return fmt.Errorf("rate-limit: %q must be a number from 0 (off) to 1000000", v)
@@ -100,9 +102,9 @@ func options() []option {
 			c.RateLimit = f
 			return nil
 		}},
-		{"webhook-timeout", "TOKENDESK_WEBHOOK_TIMEOUT", "timeout of one webhook attempt", d.WebhookTimeout.String(),
+		{"webhook-timeout", "TOKENDESK_WEBHOOK_TIMEOUT", "duration", "timeout of one webhook attempt", d.WebhookTimeout.String(),
 			dur("webhook-timeout", 100*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout })},
-		{"webhook-workers", "TOKENDESK_WEBHOOK_WORKERS", "concurrent webhook attempts", strconv.Itoa(d.WebhookWorkers), func(c *Config, v string) error {
+		{"webhook-workers", "TOKENDESK_WEBHOOK_WORKERS", "int", "concurrent webhook attempts", strconv.Itoa(d.WebhookWorkers), func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 1024 {
 				return fmt.Errorf("webhook-workers: %q must be a whole number from 1 to 1024", v)
@@ -110,7 +112,7 @@ func options() []option {
 			c.WebhookWorkers = n
 			return nil
 		}},
-		{"webhook-per-endpoint", "TOKENDESK_WEBHOOK_PER_ENDPOINT", "webhook attempts in flight at once to any one endpoint", strconv.Itoa(d.WebhookPerEndpoint), func(c *Config, v string) error {
+		{"webhook-per-endpoint", "TOKENDESK_WEBHOOK_PER_ENDPOINT", "int", "webhook attempts in flight at once to any one endpoint", strconv.Itoa(d.WebhookPerEndpoint), func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 1024 {
 				return fmt.Errorf("webhook-per-endpoint: %q must be a whole number from 1 to 1024", v)
@@ -118,7 +120,7 @@ func options() []option {
 			c.WebhookPerEndpoint = n
 			return nil
 		}},
-		{"webhook-retries", "TOKENDESK_WEBHOOK_RETRIES", "comma-separated waits between webhook attempts (default: 5s,1m,5m,30m,2h,5h,10h,14h,20h,24h)", "", func(c *Config, v string) error {
+		{"webhook-retries", "TOKENDESK_WEBHOOK_RETRIES", "durations", "comma-separated waits between webhook attempts (default: 5s,1m,5m,30m,2h,5h,10h,14h,20h,24h)", "", func(c *Config, v string) error {
 			c.WebhookRetries = nil
 			for _, part := range strings.Split(v, ",") {
 				part = strings.TrimSpace(part)
@@ -133,25 +135,25 @@ func options() []option {
 			}
 			return nil
 		}},
-		{"allow-private", "TOKENDESK_ALLOW_PRIVATE", "comma-separated CIDR ranges PRODUCTION webhooks may reach (internal networks)", "", func(c *Config, v string) (err error) {
+		{"allow-private", "TOKENDESK_ALLOW_PRIVATE", "CIDRs", "comma-separated CIDR ranges PRODUCTION webhooks may reach (internal networks)", "", func(c *Config, v string) (err error) {
 			c.AllowPrivate, err = parsePrefixes("allow-private", v, false)
 			return err
 		}},
-		{"trusted-proxies", "TOKENDESK_TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (none when empty)", "", func(c *Config, v string) (err error) {
+		{"trusted-proxies", "TOKENDESK_TRUSTED_PROXIES", "addresses", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (none when empty)", "", func(c *Config, v string) (err error) {
 			c.TrustedProxies, err = parsePrefixes("trusted-proxies", v, true)
 			return err
 		}},
-		{"admin-email", "TOKENDESK_ADMIN_EMAIL", "email of the first admin, created when there is no operator", "", func(c *Config, v string) error {
+		{"admin-email", "TOKENDESK_ADMIN_EMAIL", "email", "email of the first admin, created when there is no operator", d.AdminEmail, func(c *Config, v string) error {
 			c.AdminEmail = v
 			return nil
 		}},
-		{"admin-password", "TOKENDESK_ADMIN_PASSWORD", "password of the first admin (random when empty)", "", func(c *Config, v string) error {
+		{"admin-password", "TOKENDESK_ADMIN_PASSWORD", "string", "password of the first admin (random when empty)", "", func(c *Config, v string) error {
 			c.AdminPassword = v
 			return nil
 		}},
-		{"session-idle", "TOKENDESK_SESSION_IDLE", "console sessions end after this long without use", d.SessionIdle.String(),
+		{"session-idle", "TOKENDESK_SESSION_IDLE", "duration", "console sessions end after this long without use", d.SessionIdle.String(),
 			dur("session-idle", time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.SessionIdle })},
-		{"demo", "TOKENDESK_DEMO", "serve the public widget demo page at /demo (true/false)", "false", func(c *Config, v string) error {
+		{"demo", "TOKENDESK_DEMO", "bool", "serve the public widget demo page at /demo", "false", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return fmt.Errorf("demo: %q must be true or false", v)
@@ -159,7 +161,7 @@ func options() []option {
 			c.Demo = b
 			return nil
 		}},
-		{"metrics", "TOKENDESK_METRICS", "serve /metrics in the Prometheus text format (true/false)", "false", func(c *Config, v string) error {
+		{"metrics", "TOKENDESK_METRICS", "bool", "serve /metrics in the Prometheus text format", "false", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return fmt.Errorf("metrics: %q must be true or false", v)
@@ -167,7 +169,7 @@ func options() []option {
 			c.Metrics = b
 			return nil
 		}},
-		{"log-level", "TOKENDESK_LOG_LEVEL", "debug, info, warn or error", d.LogLevel, func(c *Config, v string) error {
+		{"log-level", "TOKENDESK_LOG_LEVEL", "level", "debug, info, warn or error", d.LogLevel, func(c *Config, v string) error {
 			switch v {
 			case "debug", "info", "warn", "error":
 				c.LogLevel = v
@@ -185,23 +187,59 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	opts := options()
-	values := make([]*string, len(opts))
+	values := make([]*optionValue, len(opts))
 	for i, o := range opts {
-		def := o.def
+		values[i] = &optionValue{text: o.def, boolean: o.kind == "bool"}
+		fs.Var(values[i], o.name, o.usage)
+		// After Var, so -h shows the built-in default, not the environment's.
 		if v := getenv(o.env); v != "" {
-			def = v
+			values[i].text = v
 		}
-		values[i] = fs.String(o.name, def, o.usage+" ["+o.env+"]")
 	}
+	fs.Usage = func() { printOptions(out, name, opts) }
 	if err := fs.Parse(args); err != nil {
 		return cfg, nil, err
 	}
 	for i, o := range opts {
-		if err := o.set(&cfg, *values[i]); err != nil {
+		if err := o.set(&cfg, values[i].text); err != nil {
 			return cfg, nil, err
 		}
 	}
 	return cfg, fs.Args(), nil
+}
+
+// optionValue holds a setting's text until every source is read; a boolean
+// one lets the flag stand alone (--demo) as well as take a value (--demo=false).
+type optionValue struct {
+	text    string
+	boolean bool
+}
+
+func (v *optionValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.text
+}
+
+func (v *optionValue) Set(s string) error { v.text = s; return nil }
+func (v *optionValue) IsBoolFlag() bool   { return v != nil && v.boolean }
+
+// printOptions is -h: each flag with its kind, what it does, its default and
+// its environment variable.
+func printOptions(w io.Writer, name string, opts []option) {
+	fmt.Fprintf(w, "Usage of %s:\n", name)
+	for _, o := range opts {
+		arg := " " + o.kind
+		if o.kind == "bool" {
+			arg = "[=true|false]"
+		}
+		def := ""
+		if o.def != "" {
+			def = fmt.Sprintf(" (default %s)", o.def)
+		}
+		fmt.Fprintf(w, "  --%s%s\n        %s%s [%s]\n", o.name, arg, o.usage, def, o.env)
+	}
 }
 
 // parsePrefixes reads a comma-separated list of CIDR ranges; with

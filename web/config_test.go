@@ -36,6 +36,18 @@ func TestParseConfig(t *testing.T) {
 		{name: "refuses a tenant id with a dash", args: []string{"--tenant-id", "a-b"}, err: "tenant-id"},
 		{name: "refuses a range that is not CIDR", args: []string{"--allow-private", "10.0.0.0"}, err: "CIDR"},
 		{name: "refuses an unknown flag", args: []string{"--nope"}, err: "nope"},
+		{name: "takes a boolean flag alone", args: []string{"--demo"}, check: func(c Config) bool { return c.Demo && !c.Metrics }},
+		{name: "takes two boolean flags in a row", args: []string{"--demo", "--metrics"}, check: func(c Config) bool { return c.Demo && c.Metrics }},
+		{name: "takes a boolean flag set to false", args: []string{"--demo=false"}, env: map[string]string{"TOKENDESK_DEMO": "true"},
+			check: func(c Config) bool { return !c.Demo }},
+		{name: "reads a boolean from the environment", env: map[string]string{"TOKENDESK_METRICS": "true"}, check: func(c Config) bool { return c.Metrics }},
+		{name: "refuses a boolean that is not one", env: map[string]string{"TOKENDESK_DEMO": "yes please"}, err: "true or false"},
+		{name: "names the first admin admin@localhost by default", check: func(c Config) bool { return c.AdminEmail == "admin@localhost" }},
+		{name: "reads trusted proxies as addresses and ranges", args: []string{"--trusted-proxies", "10.0.0.5, 192.168.0.0/16"},
+			check: func(c Config) bool {
+				return len(c.TrustedProxies) == 2 && c.TrustedProxies[0].String() == "10.0.0.5/32" && c.TrustedProxies[1].String() == "192.168.0.0/16"
+			}},
+		{name: "refuses a trusted proxy that is not an address", args: []string{"--trusted-proxies", "proxy.local"}, err: "trusted-proxies"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,5 +65,33 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("unexpected config: %+v", cfg)
 			}
 		})
+	}
+}
+
+func TestHelpShowsKindsDefaultsAndVariables(t *testing.T) {
+	var out strings.Builder
+	_, _, err := ParseConfig("tokendesk serve", []string{"-h"}, func(k string) string {
+		if k == "TOKENDESK_ADDR" {
+			return "0.0.0.0:9999" // the environment is not the default
+		}
+		return ""
+	}, &out)
+	if err == nil {
+		t.Fatal("-h did not stop parsing")
+	}
+	help := out.String()
+	for _, want := range []string{
+		"--addr host:port", "(default 127.0.0.1:8080) [TOKENDESK_ADDR]",
+		"--token-ttl duration", "(default 5h0m0s)",
+		"--demo[=true|false]", "--metrics[=true|false]",
+		"--admin-email email", "(default admin@localhost) [TOKENDESK_ADMIN_EMAIL]",
+		"--webhook-per-endpoint int",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("-h lacks %q:\n%s", want, help)
+		}
+	}
+	if strings.Contains(help, "0.0.0.0:9999") {
+		t.Error("-h shows the environment's value as the default")
 	}
 }
