@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ type App struct {
 	fiber *fiber.App
 	api   *api.Handler
 
+	tls      *tls.Config   // nil unless --tls-cert and --tls-key are set
 	requests requestCounts // for /metrics
 	started  time.Time
 
@@ -39,11 +41,15 @@ type App struct {
 
 // New opens the database and builds the app; nothing listens yet.
 func New(cfg Config, log *slog.Logger) (*App, error) {
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	store, err := models.Open(models.Options{Path: cfg.DBPath, TenantID: cfg.TenantID, TokenTTL: cfg.TokenTTL})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}, started: time.Now()}
+	a := &App{cfg: cfg, log: log, store: store, tls: tlsConfig, api: &api.Handler{Store: store, Log: log}, started: time.Now()}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
 		Workers: cfg.WebhookWorkers, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,
 		// The lease outlives the longest attempt with room for recording it;
@@ -91,7 +97,13 @@ func (a *App) Fiber() *fiber.App { return a.fiber }
 func (a *App) Store() *models.Store { return a.store }
 
 // Serve answers requests on ln until Shutdown.
-func (a *App) Serve(ln net.Listener) error { return a.fiber.Listener(newLingerListener(ln)) }
+func (a *App) Serve(ln net.Listener) error {
+	ln = newLingerListener(ln)
+	if a.tls != nil {
+		ln = tls.NewListener(ln, a.tls)
+	}
+	return a.fiber.Listener(ln)
+}
 
 // Shutdown stops accepting connections, lets in-flight requests finish
 // until ctx ends, stops the workers and closes the database.

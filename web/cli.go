@@ -92,8 +92,9 @@ func (cli *CLI) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
 	}
 	return Run(ctx, cfg, cli.logger(cfg), func(a *App, addr string) {
-		fmt.Fprintf(cli.Stdout, "tokendesk is running on http://%s (database %s, tenant %s)\n", addr, cfg.DBPath, a.store.TenantID)
-		fmt.Fprintf(cli.Stdout, "  API:     http://%s/v1  (document: http://%s/v1/openapi.yaml)\n", addr, addr)
+		base := a.scheme() + "://" + addr
+		fmt.Fprintf(cli.Stdout, "tokendesk is running on %s (database %s, tenant %s)\n", base, cfg.DBPath, a.store.TenantID)
+		fmt.Fprintf(cli.Stdout, "  API:     %s/v1  (document: %s/v1/openapi.yaml)\n", base, base)
 		fmt.Fprintf(cli.Stdout, "  API key: %s apikey create --db %s --mode SANDBOX --name my-app\n", cli.program(), cfg.DBPath)
 		a.printConsoleBanner(cli.Stdout, addr)
 	})

@@ -29,6 +29,7 @@ type Config struct {
 	WebhookRetries     []time.Duration // waits between automatic attempts; nil for the default
 	AllowPrivate       []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
 	TrustedProxies     []netip.Prefix  // peers whose X-Forwarded-* headers are believed
+	TLSCert, TLSKey    string          // PEM files; both set serves HTTPS
 	AdminEmail         string
 	AdminPassword      string
 	SessionIdle        time.Duration
@@ -142,6 +143,14 @@ func options() []option {
 		{"trusted-proxies", "TOKENDESK_TRUSTED_PROXIES", "addresses", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (none when empty)", "", func(c *Config, v string) (err error) {
 			c.TrustedProxies, err = parsePrefixes("trusted-proxies", v, true)
 			return err
+		}},
+		{"tls-cert", "TOKENDESK_TLS_CERT", "path", "PEM certificate (chain) to serve HTTPS with; needs --tls-key", "", func(c *Config, v string) error {
+			c.TLSCert = v
+			return nil
+		}},
+		{"tls-key", "TOKENDESK_TLS_KEY", "path", "PEM private key of --tls-cert", "", func(c *Config, v string) error {
+			c.TLSKey = v
+			return nil
 		}},
 		{"admin-email", "TOKENDESK_ADMIN_EMAIL", "email", "email of the first admin, created when there is no operator", d.AdminEmail, func(c *Config, v string) error {
 			c.AdminEmail = v

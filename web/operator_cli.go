@@ -118,7 +118,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 // printConsoleBanner tells how to sign in to the console, and on the first
 // start prints the first admin's credentials, once.
 func (a *App) printConsoleBanner(w io.Writer, addr string) {
-	fmt.Fprintf(w, "  Console: http://%s/login\n", addr)
+	fmt.Fprintf(w, "  Console: %s://%s/login\n", a.scheme(), addr)
 	fa := a.firstAdmin
 	if fa == nil {
 		return
