@@ -26,6 +26,14 @@ const (
 	CodeConflict             Code = "CONFLICT"
 )
 
+// Codes is every code above, for the test that holds our OpenAPI document
+// to this vocabulary.
+var Codes = []Code{
+	CodeOK, CodeCreated, CodeInvalidParameters, CodeInvalidCredentials, CodeInvalidToken,
+	CodeUnauthorizedAccess, CodeMissingResource, CodeUnsupportedType, CodeRequestLimitExceeded,
+	CodeServerError, CodeUnsupportedMethod, CodeServerUnavailable, CodeTimeLimitExceeded, CodeConflict,
+}
+
 // Status is the HTTP status the contract's error table pairs with the code.
 // It lives here, with the codes, so the API and the console answer a
 // failure with the same status.
