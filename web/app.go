@@ -28,9 +28,8 @@ type App struct {
 	fiber *fiber.App
 	api   *api.Handler
 
-	tls      *tls.Config   // nil unless --tls-cert and --tls-key are set
-	requests requestCounts // for /metrics
-	started  time.Time
+	tls     *tls.Config // nil unless --tls-cert and --tls-key are set
+	metrics *metrics    // nil without --metrics
 
 	dispatcher *webhooks.Dispatcher
 	stopWork   context.CancelFunc
@@ -49,7 +48,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: store, tls: tlsConfig, api: &api.Handler{Store: store, Log: log}, started: time.Now()}
+	a := &App{cfg: cfg, log: log, store: store, tls: tlsConfig, api: &api.Handler{Store: store, Log: log}}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
 		Workers: cfg.WebhookWorkers, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,
 		// The lease outlives the longest attempt with room for recording it;
@@ -79,6 +78,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}
 	fiberProxyConfig(&fcfg, cfg.TrustedProxies)
 	a.fiber = fiber.New(fcfg)
+	if cfg.Metrics {
+		a.metrics = newMetrics(a)
+	}
 	if err := a.setupConsole(); err != nil {
 		a.dispatcher.Shutdown(context.Background())
 		a.stopWork()

@@ -1,72 +1,147 @@
 package web
 
 import (
-	"fmt"
+	"context"
+	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"tokendesk/models"
 )
 
-// Request areas and status classes counted for /metrics. Fixed arrays of
-// atomics: counting must cost nothing next to a request at thousands per second.
-var (
-	metricAreas   = [...]string{"api", "console", "static"}
-	metricClasses = [...]string{"2xx", "3xx", "4xx", "5xx"}
-)
-
-type requestCounts [len(metricAreas)][len(metricClasses)]atomic.Int64
-
-// countRequests counts every answered request by area and status class.
-func (a *App) countRequests(c *fiber.Ctx) error {
-	answerNow(c, c.Next())
-	area := 1
-	switch p := c.Path(); {
-	case strings.HasPrefix(p, "/v1/") || p == "/v1":
-		area = 0
-	case strings.HasPrefix(p, "/static/"):
-		area = 2
-	}
-	class := c.Response().StatusCode()/100 - 2
-	if class >= 0 && class < len(metricClasses) {
-		a.requests[area][class].Add(1)
-	}
-	return nil
+// metrics are the app's Prometheus collectors, in a registry of its own (no
+// package-level state: two apps in one test binary do not share counters).
+// Only with --metrics; without it nothing is measured.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.HistogramVec
 }
 
-// metrics serves GET /metrics in the Prometheus text format (only with
-// --metrics: the figures say how busy the service is, which not everyone
-// wants public).
-func (a *App) metrics(c *fiber.Ctx) error {
-	var b strings.Builder
-	metric := func(name, kind, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind)
+// requestBuckets span a cached static file (well under a millisecond) to a
+// slow console page or a long API call.
+var requestBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+func newMetrics(a *App) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tokendesk_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by area (api, console, static), method, route pattern and status class.",
+			Buckets: requestBuckets,
+		}, []string{"area", "method", "route", "code"}),
 	}
-	metric("tokendesk_http_requests_total", "counter", "HTTP requests answered, by area and status class.")
-	for i, area := range metricAreas {
-		for j, class := range metricClasses {
-			fmt.Fprintf(&b, "tokendesk_http_requests_total{area=%q,code=%q} %d\n", area, class, a.requests[i][j].Load())
-		}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tokendesk_webhook_attempts_total", Help: "Webhook attempts this process finished and recorded, by outcome.",
+			ConstLabels: prometheus.Labels{"outcome": "succeeded"},
+		}, func() float64 { return float64(a.dispatcher.Stats().Succeeded) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tokendesk_webhook_attempts_total", Help: "Webhook attempts this process finished and recorded, by outcome.",
+			ConstLabels: prometheus.Labels{"outcome": "failed"},
+		}, func() float64 { return float64(a.dispatcher.Stats().Failed) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tokendesk_webhook_attempts_in_flight", Help: "Webhook attempts claimed by this process and not yet recorded.",
+		}, func() float64 { return float64(a.dispatcher.Stats().Outstanding) }),
+		&backlogCollector{store: a.store},
+	)
+	return m
+}
+
+// observe records one answered request. A request answered by a guard
+// before its route (no credentials, the rate limit) counts under the
+// guard's pattern, "/v1" for the API.
+func (m *metrics) observe(c *fiber.Ctx, area string, took time.Duration) {
+	route := "unmatched"
+	if r := c.Route(); r != nil && r.Path != "" {
+		route = r.Path
 	}
-	st := a.dispatcher.Stats()
-	metric("tokendesk_webhook_attempts_total", "counter", "Webhook attempts this process finished, by outcome.")
-	fmt.Fprintf(&b, "tokendesk_webhook_attempts_total{outcome=\"succeeded\"} %d\n", st.Succeeded)
-	fmt.Fprintf(&b, "tokendesk_webhook_attempts_total{outcome=\"failed\"} %d\n", st.Failed)
-	metric("tokendesk_webhook_attempts_in_flight", "gauge", "Webhook attempts claimed and not yet recorded.")
-	fmt.Fprintf(&b, "tokendesk_webhook_attempts_in_flight %d\n", st.Outstanding)
-	backlog, err := a.store.DeliveryBacklog(c.UserContext())
+	m.requests.WithLabelValues(area, methodLabel(c.Method()), route, statusClass(c.Response().StatusCode())).Observe(took.Seconds())
+}
+
+// methodLabel maps the request's method to a constant: c.Method() points
+// into a reused buffer (a label kept from it would change under the
+// series), and a client sending made-up methods must not grow the series.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	}
+	return "other"
+}
+
+func statusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status/100) + "xx"
+}
+
+// requestArea is the part of the app a path belongs to.
+func requestArea(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/v1/") || path == "/v1":
+		return "api"
+	case strings.HasPrefix(path, "/static/"):
+		return "static"
+	}
+	return "console"
+}
+
+// handler serves GET /metrics (only with --metrics: the figures say how busy
+// the service is, which not everyone wants public).
+func (m *metrics) handler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+}
+
+// backlogCollector reads the delivery queue at each scrape: how many wait,
+// and how long the earliest due one has been waiting.
+type backlogCollector struct{ store *models.Store }
+
+var (
+	pendingDesc = prometheus.NewDesc("tokendesk_webhook_deliveries_pending",
+		"Deliveries waiting for a first or further attempt, both modes.", nil, nil)
+	oldestDueDesc = prometheus.NewDesc("tokendesk_webhook_oldest_due_seconds",
+		"How long the earliest due delivery has been waiting; 0 when none is overdue.", nil, nil)
+)
+
+func (b *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pendingDesc
+	ch <- oldestDueDesc
+}
+
+func (b *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	backlog, err := b.store.DeliveryBacklog(ctx)
 	if err != nil {
-		return err
+		ch <- prometheus.NewInvalidMetric(pendingDesc, err)
+		return
 	}
-	metric("tokendesk_webhook_deliveries_pending", "gauge", "Deliveries waiting for a first or further attempt, both modes.")
-	fmt.Fprintf(&b, "tokendesk_webhook_deliveries_pending %d\n", backlog.Pending)
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(backlog.Pending))
+	oldest := 0.0
 	if backlog.NextDueAt != nil {
-		metric("tokendesk_webhook_oldest_due_seconds", "gauge", "How long the earliest due delivery has been waiting; 0 when none is overdue.")
-		fmt.Fprintf(&b, "tokendesk_webhook_oldest_due_seconds %.3f\n", max(0, a.store.Now().Sub(*backlog.NextDueAt).Seconds()))
+		oldest = max(0, b.store.Now().Sub(*backlog.NextDueAt).Seconds())
 	}
-	metric("tokendesk_uptime_seconds", "gauge", "Seconds since this process started.")
-	fmt.Fprintf(&b, "tokendesk_uptime_seconds %.0f\n", time.Since(a.started).Seconds())
-	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
-	return c.SendString(b.String())
+	ch <- prometheus.MustNewConstMetric(oldestDueDesc, prometheus.GaugeValue, oldest)
 }

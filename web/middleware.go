@@ -42,19 +42,26 @@ func recoverPanics(log *slog.Logger) fiber.Handler {
 	}
 }
 
-// logRequests writes one line per request. It logs the path without the
-// query string and never a header, so no credential or token is written.
-func logRequests(log *slog.Logger) fiber.Handler {
+// observeRequests is the one middleware that watches every request: it
+// writes the request's log line and, with --metrics, times it. One place,
+// so no route is logged twice or measured and not logged. It logs the path
+// without the query string and never a header, so no credential or token
+// is written.
+func observeRequests(log *slog.Logger, m *metrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		answerNow(c, c.Next())
+		took := time.Since(start)
 		path := c.Path()
+		if m != nil {
+			m.observe(c, requestArea(path), took)
+		}
 		if strings.HasPrefix(path, "/static/") || path == "/healthz" {
 			return nil
 		}
 		rid, _ := c.Locals(api.LocalRequestID).(string)
 		attrs := []any{"request_id", rid, "method", c.Method(), "path", path,
-			"status", c.Response().StatusCode(), "duration_ms", time.Since(start).Milliseconds(), "ip", c.IP()}
+			"status", c.Response().StatusCode(), "duration_ms", took.Milliseconds(), "ip", c.IP()}
 		if key := api.KeyOf(c); key != "" {
 			attrs = append(attrs, "api_key", key)
 		}

@@ -18,8 +18,8 @@ func (a *App) routes() {
 	// Health: the process is up and the database answers. Metrics only when
 	// asked for (--metrics).
 	app.Get("/healthz", a.healthz)
-	if a.cfg.Metrics {
-		app.Get("/metrics", a.metrics)
+	if a.metrics != nil {
+		app.Get("/metrics", a.metrics.handler())
 	}
 
 	// Widget SDK at a stable URL customers embed, and the public demo page
@@ -142,7 +142,7 @@ func (a *App) consoleRoutes() {
 // before the log line that names it, and panics are caught inside the logger
 // so the logged status is the one the client got.
 func (a *App) middleware() []fiber.Handler {
-	return []fiber.Handler{normalizeForwardedFor(a.cfg.TrustedProxies), requestID, logRequests(a.log), a.countRequests, recoverPanics(a.log), securityHeaders}
+	return []fiber.Handler{normalizeForwardedFor(a.cfg.TrustedProxies), requestID, observeRequests(a.log, a.metrics), recoverPanics(a.log), securityHeaders}
 }
 
 // apiRoute registers a path's methods and answers any other method with
