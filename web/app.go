@@ -30,6 +30,7 @@ type App struct {
 
 	tls     *tls.Config // nil unless --tls-cert and --tls-key are set
 	metrics *metrics    // nil without --metrics
+	tracer  *tracer
 
 	dispatcher *webhooks.Dispatcher
 	stopWork   context.CancelFunc
@@ -48,7 +49,12 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: store, tls: tlsConfig, api: &api.Handler{Store: store, Log: log}}
+	tr, err := newTracer(cfg.TracerProvider, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: store, tls: tlsConfig, tracer: tr, api: &api.Handler{Store: store, Log: log}}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
 		Workers: cfg.WebhookWorkers, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,
 		// The lease outlives the longest attempt with room for recording it;

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"tokendesk/models"
 )
@@ -90,6 +91,18 @@ func (cli *CLI) serve(ctx context.Context, args []string) error {
 	}
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
+	}
+	if tracingWanted(cli.Getenv) {
+		tp, err := newTracerProvider(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			tp.Shutdown(sctx) // flushes the spans still batched
+		}()
+		cfg.TracerProvider = tp
 	}
 	return Run(ctx, cfg, cli.logger(cfg), func(a *App, addr string) {
 		base := a.scheme() + "://" + addr

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"tokendesk/models"
 	"tokendesk/webhooks"
 )
@@ -30,12 +32,15 @@ type Config struct {
 	AllowPrivate       []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
 	TrustedProxies     []netip.Prefix  // peers whose X-Forwarded-* headers are believed
 	TLSCert, TLSKey    string          // PEM files; both set serves HTTPS
-	AdminEmail         string
-	AdminPassword      string
-	SessionIdle        time.Duration
-	Demo               bool // serve the public widget demo page
-	Metrics            bool // serve /metrics in the Prometheus text format
-	LogLevel           string
+	// TracerProvider receives the spans; nil traces nothing. Not a flag:
+	// the standard OTEL_* variables turn tracing on (see tracing.go).
+	TracerProvider trace.TracerProvider
+	AdminEmail     string
+	AdminPassword  string
+	SessionIdle    time.Duration
+	Demo           bool // serve the public widget demo page
+	Metrics        bool // serve /metrics in the Prometheus text format
+	LogLevel       string
 }
 
 // DefaultConfig is the configuration with nothing set.

@@ -43,18 +43,22 @@ func recoverPanics(log *slog.Logger) fiber.Handler {
 }
 
 // observeRequests is the one middleware that watches every request: it
-// writes the request's log line and, with --metrics, times it. One place,
-// so no route is logged twice or measured and not logged. It logs the path
+// writes the request's log line, with --metrics times it, and with tracing
+// on gives it a span. One place, so no route is logged, measured or traced
+// and missed by the others. It logs the path
 // without the query string and never a header, so no credential or token
 // is written.
-func observeRequests(log *slog.Logger, m *metrics) fiber.Handler {
+func observeRequests(log *slog.Logger, m *metrics, t *tracer) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
+		span := t.startRequest(c)
 		answerNow(c, c.Next())
 		took := time.Since(start)
 		path := c.Path()
+		area := requestArea(path)
+		t.endRequest(c, span, area)
 		if m != nil {
-			m.observe(c, requestArea(path), took)
+			m.observe(c, area, took)
 		}
 		if strings.HasPrefix(path, "/static/") || path == "/healthz" {
 			return nil

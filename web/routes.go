@@ -142,7 +142,7 @@ func (a *App) consoleRoutes() {
 // before the log line that names it, and panics are caught inside the logger
 // so the logged status is the one the client got.
 func (a *App) middleware() []fiber.Handler {
-	return []fiber.Handler{normalizeForwardedFor(a.cfg.TrustedProxies), requestID, observeRequests(a.log, a.metrics), recoverPanics(a.log), securityHeaders}
+	return []fiber.Handler{normalizeForwardedFor(a.cfg.TrustedProxies), requestID, observeRequests(a.log, a.metrics, a.tracer), recoverPanics(a.log), securityHeaders}
 }
 
 // apiRoute registers a path's methods and answers any other method with
