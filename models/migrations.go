@@ -15,6 +15,8 @@ var migrations = []struct {
 	{"resend requests counted", schemaManualRequests},
 	{"attempt bodies stored once, with their event", schemaAttemptBodyOnce},
 	{"status indices hold pending and failed deliveries only", schemaStatusIndicesPendingFailed},
+	{"metadata values found in any letter case", schemaMetadataNocase},
+	{"API request log", schemaAPIRequests},
 }
 
 const schemaV1 = `
@@ -365,4 +367,43 @@ CREATE INDEX deliveries_mode_pending_failed ON deliveries(mode, status, created_
 	WHERE status = 'PENDING' OR status = 'FAILED';
 CREATE INDEX deliveries_endpoint_pending_failed ON deliveries(endpoint_id, status, created_at)
 	WHERE status = 'PENDING' OR status = 'FAILED';
+`
+
+// schemaMetadataNocase lets support find a metadata value as a ticket spells
+// it (CUST-8841 for cust-8841) and by its start: equality and LIKE 'x%' with
+// COLLATE NOCASE both read one range of a NOCASE index, where the binary
+// index it replaces could serve neither. One index, as before, so creating
+// a user costs the same.
+const schemaMetadataNocase = `
+DROP INDEX user_metadata_value;
+CREATE INDEX user_metadata_value_nocase ON user_metadata(mode, value COLLATE NOCASE);
+`
+
+// schemaAPIRequests is the API request log: one row per /v1 request, keyed
+// by the request id the envelope carries, written in batches off the
+// request path (see models/api_request.go). The indices serve the console's
+// lists newest first: the mode's requests, a user's, a key's, and the
+// errors alone (partial, so the bulk of successful requests skips it).
+const schemaAPIRequests = `
+CREATE TABLE api_requests (
+	id            TEXT PRIMARY KEY,        -- the request id (X-Request-Id, envelope requestId)
+	mode          TEXT NOT NULL,
+	api_key_id    TEXT NOT NULL DEFAULT '',
+	api_key       TEXT NOT NULL DEFAULT '', -- the public key, never the secret
+	method        TEXT NOT NULL,
+	path          TEXT NOT NULL,
+	query         TEXT NOT NULL DEFAULT '',
+	user_id       TEXT NOT NULL DEFAULT '',
+	status        INTEGER NOT NULL,
+	error_code    TEXT NOT NULL DEFAULT '',
+	error_message TEXT NOT NULL DEFAULT '',
+	duration_us   INTEGER NOT NULL DEFAULT 0,
+	request_body  TEXT NOT NULL DEFAULT '',  -- writes only, secrets redacted
+	ip            TEXT NOT NULL DEFAULT '',
+	created_at    INTEGER NOT NULL
+);
+CREATE INDEX api_requests_mode_created ON api_requests(mode, created_at, id);
+CREATE INDEX api_requests_user_created ON api_requests(user_id, created_at, id) WHERE user_id <> '';
+CREATE INDEX api_requests_key_created ON api_requests(api_key_id, created_at, id);
+CREATE INDEX api_requests_errors_created ON api_requests(mode, created_at, id) WHERE status >= 400;
 `
