@@ -91,7 +91,7 @@ func TestSearchByMetadataReadsTheNocaseIndex(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var rows []struct{ Detail string }
-			if err := s.R.Raw("EXPLAIN QUERY PLAN "+s.R.ToSQL(q)).Scan(&rows).Error; err != nil {
+			if err := s.R.Raw("EXPLAIN QUERY PLAN " + s.R.ToSQL(q)).Scan(&rows).Error; err != nil {
 				t.Fatal(err)
 			}
 			if len(rows) == 0 || !strings.Contains(rows[0].Detail, "user_metadata_value_nocase") || !strings.Contains(rows[0].Detail, "value>") && name == "starting with" {
