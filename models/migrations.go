@@ -17,6 +17,7 @@ var migrations = []struct {
 	{"status indices hold pending and failed deliveries only", schemaStatusIndicesPendingFailed},
 	{"metadata values found in any letter case", schemaMetadataNocase},
 	{"API request log", schemaAPIRequests},
+	{"retrying deliveries indexed, endpoints keep their last failure", schemaRetrying},
 }
 
 const schemaV1 = `
@@ -406,4 +407,19 @@ CREATE INDEX api_requests_mode_created ON api_requests(mode, created_at, id);
 CREATE INDEX api_requests_user_created ON api_requests(user_id, created_at, id) WHERE user_id <> '';
 CREATE INDEX api_requests_key_created ON api_requests(api_key_id, created_at, id);
 CREATE INDEX api_requests_errors_created ON api_requests(mode, created_at, id) WHERE status >= 400;
+`
+
+// schemaRetrying indexes the deliveries still being tried after a failure
+// (RETRYING, see retryingCond), per mode and per endpoint, so the delivery
+// log's filter, the dashboard and the endpoint list count them from a range
+// as small as the failures. A delivery whose first attempt succeeds never
+// enters them: the partial condition is false before and after. And an
+// endpoint keeps when its deliveries last failed, so a recovery that turns
+// failed deliveries back into pending ones does not erase that history.
+const schemaRetrying = `
+CREATE INDEX deliveries_mode_retrying ON deliveries(mode, status, created_at, id)
+	WHERE status = 'PENDING' AND attempt_count > 0 AND return_status <> 'SUCCEEDED';
+CREATE INDEX deliveries_endpoint_retrying ON deliveries(endpoint_id, status, created_at)
+	WHERE status = 'PENDING' AND attempt_count > 0 AND return_status <> 'SUCCEEDED';
+ALTER TABLE webhook_endpoints ADD COLUMN last_failure_at INTEGER;
 `

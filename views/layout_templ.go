@@ -196,7 +196,7 @@ func Layout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\" placeholder=\"User id, token, event or delivery id, metadata value\" aria-label=\"Search\" data-testid=\"search-input\"> <button type=\"submit\" class=\"secondary\">Search</button></form><form class=\"mode-switch\" action=\"/mode\" method=\"post\" data-testid=\"mode-switch\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\" placeholder=\"User id, token, request id, e-mail or other metadata\" aria-label=\"Search\" data-testid=\"search-input\"> <button type=\"submit\" class=\"secondary\">Search</button></form><form class=\"mode-switch\" action=\"/mode\" method=\"post\" data-testid=\"mode-switch\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

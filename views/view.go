@@ -147,6 +147,15 @@ func Count(n int64) string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// Plural is a count with its noun in the right number: "1 endpoint",
+// "3 endpoints".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 func ftoa(f float64) string { return fmt.Sprintf("%.1f", f) }
 
 // StatusBadge maps a status word to a badge colour.
@@ -156,7 +165,7 @@ func StatusBadge(status string) string {
 		return "ok"
 	case "expired", "PENDING", "retired":
 		return "warn"
-	case "revoked", "FAILED", "disabled", "invalid":
+	case "revoked", "FAILED", "RETRYING", "disabled", "invalid":
 		return "bad"
 	}
 	return "muted"

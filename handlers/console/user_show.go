@@ -69,7 +69,7 @@ func (h *Handler) userView(c *fiber.Ctx, u *models.User) (views.UserView, error)
 			name = d.EndpointID
 		}
 		v.Deliveries = append(v.Deliveries, views.DeliveryRow{
-			ID: d.ID, EndpointID: d.EndpointID, Endpoint: name, Status: d.Status, Attempts: d.AttemptCount,
+			ID: d.ID, EndpointID: d.EndpointID, Endpoint: name, Status: d.Shown(), Attempts: d.AttemptCount,
 			LastCode: d.LastStatusCode, LastError: d.LastError, CreatedAt: d.CreatedAt,
 		})
 	}

@@ -51,7 +51,7 @@ func (h *Handler) webhookRow(ctx context.Context, m models.Mode, ep *models.Webh
 		ID: ep.ID, Name: ep.Name, URL: ep.URL, EventTypes: ep.EventTypes, Active: ep.Active,
 		DisabledAt: ep.DisabledAt, DisabledReason: ep.DisabledReason, FailingSince: ep.FailingSince, CreatedAt: ep.CreatedAt,
 		Health: views.WebhookHealth{
-			Succeeded: hl.Succeeded, Failed: hl.Failed, Pending: hl.Pending, Capped: hl.Capped,
+			Succeeded: hl.Succeeded, Failed: hl.Failed, Retrying: hl.Retrying, Pending: hl.Pending, Capped: hl.Capped,
 			LastSuccessAt: hl.LastSuccessAt, LastFailureAt: hl.LastFailureAt,
 		},
 	}
