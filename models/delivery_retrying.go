@@ -65,10 +65,9 @@ func (s *Store) RecoverFailed(ctx context.Context, mode Mode, endpointID string,
 // many. Each failed one starts with a MANUAL attempt and, if that fails, a
 // fresh retry schedule: the endpoint is presumably fixed. Retrying ones (with
 // scope.Retrying) get a MANUAL attempt now and a fresh schedule too; one in
-// flight right now is left to the attempt under way. Before the failures are
-// turned back into pending deliveries, the endpoint records when they failed,
-// so its health still shows the last failure afterwards. The endpoint must
-// be deliverable (RecoverEndpoint re-enables it first).
+// flight right now is left to the attempt under way. The endpoint's last
+// failure stays what it was (see schemaRetrying). The endpoint must be
+// deliverable (RecoverEndpoint re-enables it first).
 func (s *Store) RecoverIn(ctx context.Context, mode Mode, endpointID string, scope RecoverScope, by string) (Recoverable, error) {
 	var out Recoverable
 	err := s.write(ctx, func(tx *gorm.DB) error {
@@ -80,12 +79,6 @@ func (s *Store) RecoverIn(ctx context.Context, mode Mode, endpointID string, sco
 			return Errorf(CodeConflict, "failed deliveries of webhook %s cannot be recovered: %s", endpointID, ep.undeliverableReason())
 		}
 		now, since := ms(s.nowMS()), ms(scope.Since)
-		if err := tx.Exec(`UPDATE webhook_endpoints SET last_failure_at = MAX(COALESCE(last_failure_at, 0), COALESCE((
-			SELECT MAX(COALESCE(completed_at, updated_at)) FROM deliveries
-			WHERE endpoint_id = ? AND status = 'FAILED' AND created_at >= ?), 0)) WHERE id = ?`,
-			endpointID, since, endpointID).Error; err != nil {
-			return fmt.Errorf("keep last failure: %w", err)
-		}
 		res := tx.Exec(`UPDATE deliveries SET status = 'PENDING', next_attempt_at = ?, auto_attempts = 0,
 			manual_pending = 1, manual_by = ?, return_status = '', completed_at = NULL, updated_at = ?
 			WHERE endpoint_id = ? AND mode = ? AND status = 'FAILED' AND created_at >= ?`,
@@ -114,41 +107,12 @@ func (s *Store) RecoverIn(ctx context.Context, mode Mode, endpointID string, sco
 	return out, nil
 }
 
-// keepLastFailure records on a failed delivery's endpoint when it failed,
-// before a resend makes it pending again.
-func keepLastFailure(tx *gorm.DB, d *Delivery) error {
-	if d.Status != DeliveryFailed {
-		return nil
-	}
-	at := d.UpdatedAt
-	if d.CompletedAt != nil {
-		at = *d.CompletedAt
-	}
-	return tx.Exec(`UPDATE webhook_endpoints SET last_failure_at = MAX(COALESCE(last_failure_at, 0), ?) WHERE id = ?`,
-		ms(at), d.EndpointID).Error
-}
-
-// lastFailure is when a delivery to the endpoint last failed, at any time:
-// the newest of what the endpoint kept through recoveries, its newest
-// failed delivery, and its retrying deliveries' latest attempt.
+// lastFailure is when an attempt to the endpoint last failed, at any time,
+// as the endpoint_last_failure trigger keeps it.
 func lastFailure(db *gorm.DB, endpointID string) (*time.Time, error) {
-	var kept, failed, retrying sql.NullInt64
-	if err := db.Raw(`SELECT last_failure_at FROM webhook_endpoints WHERE id = ?`, endpointID).Row().Scan(&kept); err != nil {
+	var at sql.NullInt64
+	if err := db.Raw(`SELECT last_failure_at FROM webhook_endpoints WHERE id = ?`, endpointID).Row().Scan(&at); err != nil {
 		return nil, err
 	}
-	err := db.Raw(`SELECT COALESCE(completed_at, updated_at) FROM deliveries WHERE endpoint_id = ? AND `+statusIs(DeliveryFailed)+`
-		ORDER BY created_at DESC LIMIT 1`, endpointID).Row().Scan(&failed)
-	if err != nil && err != sql.ErrNoRows {
-		return nil, err
-	}
-	err = db.Raw(`SELECT MAX(updated_at) FROM (SELECT updated_at FROM deliveries WHERE endpoint_id = ? AND `+retryingCond+` LIMIT ?)`,
-		endpointID, healthCountCap).Row().Scan(&retrying)
-	if err != nil {
-		return nil, err
-	}
-	newest := max(kept.Int64, failed.Int64, retrying.Int64)
-	if newest == 0 {
-		return nil, nil
-	}
-	return msTime(sql.NullInt64{Int64: newest, Valid: true}), nil
+	return msTime(at), nil
 }

@@ -141,9 +141,6 @@ func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*
 		if d.ManualPending {
 			return nil // already asked for and not yet sent: once is enough
 		}
-		if err := keepLastFailure(tx, &d); err != nil {
-			return fmt.Errorf("keep last failure of %s: %w", d.EndpointID, err)
-		}
 		if d.Status != DeliveryPending {
 			d.ReturnStatus = d.Status
 		}

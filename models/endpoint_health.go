@@ -23,8 +23,8 @@ type EndpointHealth struct {
 	Retrying  int // ... still being tried after a failed attempt
 	Capped    bool
 	// LastSuccessAt is when an attempt to the endpoint last succeeded, and
-	// LastFailureAt when a delivery to it last failed (given up, or an
-	// attempt of one still retrying), at any time, recoveries included.
+	// LastFailureAt when an attempt to it last failed, at any time, even if
+	// the delivery succeeded since or was recovered.
 	LastSuccessAt *time.Time
 	LastFailureAt *time.Time
 }

@@ -413,13 +413,25 @@ CREATE INDEX api_requests_errors_created ON api_requests(mode, created_at, id) W
 // (RETRYING, see retryingCond), per mode and per endpoint, so the delivery
 // log's filter, the dashboard and the endpoint list count them from a range
 // as small as the failures. A delivery whose first attempt succeeds never
-// enters them: the partial condition is false before and after. And an
-// endpoint keeps when its deliveries last failed, so a recovery that turns
-// failed deliveries back into pending ones does not erase that history.
+// enters them: the partial condition is false before and after.
+//
+// An endpoint keeps when an attempt to it last failed, set by a trigger on
+// the attempt's settling (whoever settles it), so neither a recovery that
+// turns failed deliveries back into pending ones nor a retry that succeeds
+// erases that history. The trigger's condition is false for a successful
+// attempt, the common case, which then costs one comparison.
 const schemaRetrying = `
 CREATE INDEX deliveries_mode_retrying ON deliveries(mode, status, created_at, id)
 	WHERE status = 'PENDING' AND attempt_count > 0 AND return_status <> 'SUCCEEDED';
 CREATE INDEX deliveries_endpoint_retrying ON deliveries(endpoint_id, status, created_at)
 	WHERE status = 'PENDING' AND attempt_count > 0 AND return_status <> 'SUCCEEDED';
 ALTER TABLE webhook_endpoints ADD COLUMN last_failure_at INTEGER;
+UPDATE webhook_endpoints SET last_failure_at = (
+	SELECT MAX(updated_at) FROM deliveries WHERE deliveries.endpoint_id = webhook_endpoints.id
+	AND attempt_count > 0 AND (last_error <> '' OR last_status_code NOT BETWEEN 200 AND 299));
+CREATE TRIGGER endpoint_last_failure AFTER UPDATE OF attempt_count ON deliveries
+	WHEN NEW.attempt_count > OLD.attempt_count AND (NEW.last_error <> '' OR NEW.last_status_code NOT BETWEEN 200 AND 299)
+BEGIN
+	UPDATE webhook_endpoints SET last_failure_at = MAX(COALESCE(last_failure_at, 0), NEW.updated_at) WHERE id = NEW.endpoint_id;
+END;
 `

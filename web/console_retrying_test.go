@@ -2,37 +2,44 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"tokendesk/models"
 )
 
-// failOnce records a failed attempt with retries left on every due delivery.
-func failOnce(t *testing.T, a *App) {
+// waitForDeliveries polls until n deliveries of mode show status, or fails.
+func waitForDeliveries(t *testing.T, a *App, status string, n int) {
 	t.Helper()
-	claims, err := a.store.ClaimDue(t.Context(), "test", 100, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	later := a.store.Now().Add(time.Hour)
-	for i := range claims {
-		c := &claims[i]
-		err := a.store.RecordAttempt(t.Context(), "test", models.AttemptResult{Claim: c, RetryAt: &later,
-			Attempt: models.Attempt{DeliveryID: c.Delivery.ID, Mode: c.Delivery.Mode, Number: c.Number, Trigger: c.Trigger,
-				URL: c.Endpoint.URL, ResponseStatus: 503, StartedAt: a.store.Now()}})
+	for range 250 {
+		page, err := a.store.ListDeliveries(t.Context(), models.Sandbox, models.DeliveryFilter{Status: &status})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(page.Items) == n {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	t.Fatalf("never saw %d %s deliveries", n, status)
 }
 
 func TestConsoleShowsRetryingDeliveriesAsFailing(t *testing.T) {
 	a := newConsoleApp(t)
 	ctx := t.Context()
-	name, u, secret, yes := "crm", "http://localhost:1/hooks", "a-secret-of-some-length", true
+	// A real receiver that is down (503) until it is fixed.
+	var fixed atomic.Bool
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !fixed.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer recv.Close()
+	name, u, secret, yes := "crm", recv.URL+"/hooks", "a-secret-of-some-length", true
 	ep, err := a.store.CreateWebhookEndpoint(ctx, models.Sandbox, models.WebhookInput{Name: &name, URL: &u,
 		EventTypes: []string{models.EventUserCreated}, Active: &yes, Secret: &secret})
 	if err != nil {
@@ -43,7 +50,7 @@ func TestConsoleShowsRetryingDeliveriesAsFailing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	failOnce(t, a)
+	waitForDeliveries(t, a, models.DeliveryRetrying, 3)
 	b := a.signedIn(t, models.RoleAdmin)
 
 	t.Run("the delivery log filters and marks them retrying", func(t *testing.T) {
@@ -79,6 +86,7 @@ func TestConsoleShowsRetryingDeliveriesAsFailing(t *testing.T) {
 		}
 	})
 	t.Run("recover can include them and the endpoint keeps its last failure", func(t *testing.T) {
+		fixed.Store(true)
 		form := url.Values{"since": {"2000-01-01T00:00"}, "retrying": {"yes"}}
 		_, doc, _ := b.post("/webhooks/"+ep.ID+"/recover", form)
 		if got := doc.Find(`[data-testid="confirm"]`).Text(); !strings.Contains(got, "3 retrying deliveries") {
@@ -88,18 +96,7 @@ func TestConsoleShowsRetryingDeliveriesAsFailing(t *testing.T) {
 		if resp, _, _ := b.post("/webhooks/"+ep.ID+"/recover", form); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
-		claims, err := a.store.ClaimDue(ctx, "test", 100, time.Minute)
-		if err != nil || len(claims) != 3 {
-			t.Fatalf("claimed %d (%v), want 3 due at once", len(claims), err)
-		}
-		for i := range claims {
-			c := &claims[i]
-			if err := a.store.RecordAttempt(ctx, "test", models.AttemptResult{Claim: c, Succeeded: true,
-				Attempt: models.Attempt{DeliveryID: c.Delivery.ID, Mode: c.Delivery.Mode, Number: c.Number, Trigger: c.Trigger,
-					URL: c.Endpoint.URL, ResponseStatus: 200, StartedAt: a.store.Now()}}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		waitForDeliveries(t, a, models.DeliverySucceeded, 3)
 		_, doc, _ = b.page(http.MethodGet, "/webhooks", nil)
 		last := doc.Find(`[data-testid="webhook-row"] [data-testid="last-failure"] time`)
 		if _, ok := last.Attr("datetime"); !ok {
