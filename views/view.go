@@ -70,6 +70,8 @@ func (p Page) ModeSection() string {
 		return "/deliveries"
 	case "events":
 		return "/events"
+	case "requests":
+		return "/requests"
 	case "account":
 		return "/account"
 	}
@@ -196,4 +198,16 @@ func auditTargetURL(targetType, id string) string {
 		return "/operators/" + id
 	}
 	return ""
+}
+
+// Latency is how long a request took, to a useful precision: "0.4 ms",
+// "12 ms", "1.25 s".
+func Latency(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
 }

@@ -31,8 +31,10 @@ type Config struct {
 	AdminEmail         string
 	AdminPassword      string
 	SessionIdle        time.Duration
-	Demo               bool // serve the public widget demo page
-	Metrics            bool // serve /metrics in the Prometheus text format
+	RequestRetention   time.Duration // how long the API request log keeps a request
+	noRequestLog       bool          // benchmarks only: the same app without recording, to measure its cost
+	Demo               bool          // serve the public widget demo page
+	Metrics            bool          // serve /metrics in the Prometheus text format
 	LogLevel           string
 }
 
@@ -41,7 +43,7 @@ func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
 		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
-		SessionIdle: 2 * time.Hour, LogLevel: "info",
+		SessionIdle: 2 * time.Hour, LogLevel: "info", RequestRetention: models.DefaultRequestRetention,
 	}
 }
 
@@ -157,6 +159,15 @@ func options() []option {
 		}},
 		{"session-idle", "TOKENDESK_SESSION_IDLE", "console sessions end after this long without use", d.SessionIdle.String(),
 			dur("session-idle", time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.SessionIdle })},
+		{"request-retention", "TOKENDESK_REQUEST_RETENTION", "how long the API request log keeps a request (e.g. 14d, 36h)", "14d",
+			func(c *Config, v string) error {
+				d, err := parseDays(v)
+				if err != nil || d < time.Hour || d > 3650*24*time.Hour {
+					return fmt.Errorf("request-retention: %q is not a duration from 1h to 3650d (examples: 14d, 36h)", v)
+				}
+				c.RequestRetention = d
+				return nil
+			}},
 		{"demo", "TOKENDESK_DEMO", "serve the public widget demo page at /demo (true/false)", "false", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -208,4 +219,17 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 		}
 	}
 	return cfg, fs.Args(), nil
+}
+
+// parseDays reads a Go duration, or a whole number of days written "14d".
+func parseDays(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }

@@ -13,6 +13,7 @@ const (
 	userEventsShown     = 20
 	userDeliveriesShown = 20
 	userAuditShown      = 30
+	userRequestsShown   = 20
 )
 
 // UserShow shows a user with metadata, tokens, events, deliveries and audit trail.
@@ -73,6 +74,11 @@ func (h *Handler) userView(c *fiber.Ctx, u *models.User) (views.UserView, error)
 			LastCode: d.LastStatusCode, LastError: d.LastError, CreatedAt: d.CreatedAt,
 		})
 	}
+	reqs, err := h.store.ListAPIRequests(ctx, m, models.APIRequestFilter{UserID: &u.ID, Size: userRequestsShown})
+	if err != nil {
+		return v, err
+	}
+	v.Requests = requestRows(reqs.Items)
 	audit, err := h.store.ListAudit(ctx, models.AuditFilter{TargetID: u.ID, Size: userAuditShown})
 	if err != nil {
 		return v, err
