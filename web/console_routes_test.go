@@ -53,6 +53,7 @@ var consoleRoles = map[string]models.Role{
 	"GET /operators":              models.RoleAdmin,
 	"POST /operators":             models.RoleAdmin,
 	"POST /operators/:id/disable": models.RoleAdmin,
+	"POST /operators/:id/enable":  models.RoleAdmin,
 
 	"GET /webhooks":                       models.RoleSupport,
 	"GET /webhooks/new":                   models.RoleDeveloper,

@@ -138,6 +138,7 @@ func (a *App) consoleRoutes() {
 	app.Post("/operators/:id/role", session, csrf, admin, con.OperatorRole)
 	app.Post("/operators/:id/sessions/revoke", session, csrf, admin, con.OperatorSessionsRevoke)
 	app.Post("/operators/:id/disable", session, csrf, admin, con.OperatorDisable)
+	app.Post("/operators/:id/enable", session, csrf, admin, con.OperatorEnable)
 	app.Post("/operators/:id/password", session, csrf, admin, con.OperatorPasswordReset)
 
 	// One's own account: every role changes their own password.

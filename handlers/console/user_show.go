@@ -27,6 +27,9 @@ func (h *Handler) UserShow(c *fiber.Ctx) error {
 		return h.fail(c, err, nil)
 	}
 	v.Highlight = c.Query("highlight")
+	if nt, ok := onceSecret[views.NewToken](h, c); ok {
+		v.NewToken, v.Highlight = &nt, nt.ID
+	}
 	p := h.page(c, u.ID, "users")
 	if id := c.Query("revoked"); id != "" {
 		for _, t := range v.Tokens {

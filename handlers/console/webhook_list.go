@@ -37,7 +37,9 @@ func (h *Handler) renderWebhookList(c *fiber.Ctx, p views.Page, flash *views.Fla
 		v.Items = append(v.Items, row)
 	}
 	v.FirstURL, v.NextURL = listURLs("/webhooks", url.Values{}, cur, page.NextCursor)
-	p.Flash = flash
+	if flash != nil {
+		p.Flash = flash
+	}
 	return render(c, fiber.StatusOK, views.Webhooks(p, v))
 }
 

@@ -63,7 +63,7 @@ func (h *Handler) WebhookRecover(c *fiber.Ctx) error {
 	if withRetrying {
 		hidden["retrying"] = "yes"
 	}
-	ok, err = h.confirmed(c, true, views.ConfirmView{
+	ok, err = h.confirmed(c, views.ConfirmView{
 		Title: fmt.Sprintf("Resend %s?", views.Plural(n.Total(), "delivery", "deliveries")), Message: msg,
 		Button: "Resend " + views.Plural(n.Total(), "delivery", "deliveries"), Cancel: "/webhooks/" + ep.ID,
 		Hidden: hidden,
