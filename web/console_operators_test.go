@@ -55,3 +55,58 @@ func TestOperatorPages(t *testing.T) {
 		}
 	})
 }
+
+func TestOperatorEnableAndTheLastAdmin(t *testing.T) {
+	f := newConsoleFixture(t)
+	admin := f.app.signedIn(t, models.RoleAdmin)
+	ctx := t.Context()
+	sup, err := f.app.store.CreateOperator(ctx, "sam@example.com", testPassword, models.RoleSupport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.replace = strings.NewReplacer("{sam}", sup.ID)
+	f.run(t, admin, []pageCase{
+		{name: "disabling asks first", method: "POST", path: "/operators/{sam}/disable", status: 200, has: []string{`data-testid="confirm"`}},
+		{name: "disabling once confirmed says so after the redirect", method: "POST", path: "/operators/{sam}/disable", form: url.Values{"confirm": {"yes"}},
+			status: 303, follow: true, has: []string{"sam@example.com is disabled", `data-testid="enable-operator"`}},
+		{name: "a disabled operator's page offers to enable them", method: "GET", path: "/operators/{sam}", status: 200, has: []string{`data-testid="enable-operator"`}},
+		{name: "enabling says so after the redirect", method: "POST", path: "/operators/{sam}/enable", status: 303, follow: true,
+			has: []string{"sam@example.com is enabled and can sign in again.", `data-testid="disable-operator"`}, goneOnReload: []string{"is enabled and can sign in again."}},
+		{name: "the audit log records both", method: "GET", path: "/audit?target={sam}", status: 200, has: []string{"operator_disabled", "operator_enabled"}},
+	})
+	t.Run("the enabled operator signs in again", func(t *testing.T) {
+		f.app.client(t).signIn("sam@example.com", testPassword)
+	})
+	t.Run("the last enabled admin cannot be disabled", func(t *testing.T) {
+		ops, err := f.app.store.ListOperators(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range ops {
+			if o.Email == testAdminEmail {
+				_, err := f.app.store.DisableOperator(ctx, o.ID)
+				if models.ErrorCode(err) != models.CodeConflict || !strings.Contains(err.Error(), "last enabled admin") {
+					t.Fatalf("got %v, want a refusal naming the last admin", err)
+				}
+			}
+		}
+	})
+	t.Run("with a second admin, one may be disabled but then not the other", func(t *testing.T) {
+		second, err := f.app.store.CreateOperator(ctx, "second@example.com", testPassword, models.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.app.store.DisableOperator(ctx, second.ID); err != nil {
+			t.Fatalf("disable one of two admins: %v", err)
+		}
+		if _, err := f.app.store.EnableOperator(ctx, second.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.app.store.DisableOperator(ctx, testAdminEmail); err != nil {
+			t.Fatalf("disable the other of two admins: %v", err)
+		}
+		if _, err := f.app.store.SetOperatorRole(ctx, second.ID, models.RoleSupport); models.ErrorCode(err) != models.CodeConflict {
+			t.Fatalf("demoting the last enabled admin: got %v", err)
+		}
+	})
+}
