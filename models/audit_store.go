@@ -21,6 +21,7 @@ const (
 	AuditKeyRevoked      = "api_key_revoked"
 	AuditOperatorCreated = "operator_created"
 	AuditOperatorOff     = "operator_disabled"
+	AuditOperatorOn      = "operator_enabled"
 	AuditSessionRevoked  = "session_revoked"
 
 	AuditOperatorRole    = "operator_role_changed"
@@ -43,7 +44,7 @@ const (
 // AuditActions lists every action, for the audit log's filter.
 var AuditActions = []string{
 	AuditSignedIn, AuditSignInFailed, AuditSignedOut, AuditModeSwitched, AuditUserCreated, AuditTokenRefreshed,
-	AuditTokenRevoked, AuditKeyCreated, AuditKeyRevoked, AuditOperatorCreated, AuditOperatorOff, AuditOperatorRole,
+	AuditTokenRevoked, AuditKeyCreated, AuditKeyRevoked, AuditOperatorCreated, AuditOperatorOff, AuditOperatorOn, AuditOperatorRole,
 	AuditSessionRevoked, AuditSessionsRevoked, AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted,
 	AuditWebhookEnabled, AuditSecretRevealed, AuditSecretRotated, AuditTestEventSent, AuditDeliveryResent,
 	AuditFailedRecovered, AuditPasswordChanged, AuditPasswordRefused, AuditPasswordReset,

@@ -11,9 +11,12 @@ import (
 // Deliveries are counted by the hour they were created in, over the 24
 // hourly buckets of the chart.
 type Dashboard struct {
-	Users            int64
-	ActiveTokens     int64
-	Deliveries24h    map[string]int64 // by status, over the chart's 24 buckets
+	Users         int64
+	ActiveTokens  int64
+	Deliveries24h map[string]int64 // by status, over the chart's 24 buckets
+	// Retrying24h is how many of the pending deliveries of those buckets are
+	// retrying after a failed attempt: failing, though not given up.
+	Retrying24h      int64
 	FailingEndpoints int64
 	Endpoints        int64
 	// Hourly holds 24 buckets, oldest first, ending with the current hour.
@@ -71,6 +74,12 @@ func (s *Store) LoadDashboard(ctx context.Context, mode Mode) (*Dashboard, error
 		d.Deliveries24h[DeliverySucceeded] += r.Succeeded
 		d.Deliveries24h[DeliveryFailed] += r.Failed
 		d.Deliveries24h[DeliveryPending] += r.Pending
+	}
+	// An index range as long as the day's retrying deliveries (the partial
+	// index deliveries_mode_retrying holds nothing else).
+	if err := db.Raw(`SELECT COUNT(*) FROM deliveries WHERE mode = ? AND `+retryingCond+` AND created_at >= ?`,
+		mode, ms(d.HourStart)).Scan(&d.Retrying24h).Error; err != nil {
+		return nil, fmt.Errorf("count retrying deliveries: %w", err)
 	}
 	err = db.Raw(`SELECT COUNT(*) AS endpoints,
 		COALESCE(SUM(CASE WHEN failing_since IS NOT NULL OR disabled_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing

@@ -12,8 +12,17 @@ const (
 	DeliveryFailed    = "FAILED"
 )
 
-// DeliveryStatuses lists the statuses in display order.
+// DeliveryRetrying is not stored: it is a PENDING delivery whose last
+// attempt failed, shown and filtered as such so that a delivery failing for
+// days counts as failing, not as merely waiting (see Delivery.Shown).
+const DeliveryRetrying = "RETRYING"
+
+// DeliveryStatuses lists the stored statuses in display order.
 var DeliveryStatuses = []string{DeliveryPending, DeliverySucceeded, DeliveryFailed}
+
+// DeliveryFilterStatuses are what a delivery list filters by: the stored
+// statuses and RETRYING, a part of PENDING.
+var DeliveryFilterStatuses = []string{DeliveryPending, DeliveryRetrying, DeliverySucceeded, DeliveryFailed}
 
 // What started an attempt: the retry schedule, or a person (resend, recover).
 const (
@@ -45,6 +54,22 @@ type Delivery struct {
 	CreatedAt      time.Time  `gorm:"serializer:ms"`
 	UpdatedAt      time.Time  `gorm:"serializer:ms"`
 	CompletedAt    *time.Time `gorm:"serializer:ms"`
+}
+
+// Retrying reports whether d is still being tried after a failed attempt:
+// pending, tried at least once, and not a resend of a delivery that had
+// succeeded (which goes back to SUCCEEDED if the resend fails).
+func (d *Delivery) Retrying() bool {
+	return d.Status == DeliveryPending && d.AttemptCount > 0 && d.ReturnStatus != DeliverySucceeded
+}
+
+// Shown is the status a person sees: RETRYING for a pending delivery whose
+// last attempt failed, else the stored status.
+func (d *Delivery) Shown() string {
+	if d.Retrying() {
+		return DeliveryRetrying
+	}
+	return d.Status
 }
 
 // Attempt is one try at sending a delivery, kept whole for support.
@@ -103,12 +128,12 @@ func ParseDeliveryStatus(s string) (*string, error) {
 		return nil, nil
 	}
 	up := strings.ToUpper(strings.TrimSpace(s))
-	for _, st := range DeliveryStatuses {
+	for _, st := range DeliveryFilterStatuses {
 		if up == st {
 			return &st, nil
 		}
 	}
-	return nil, FieldError("status", "status must be one of PENDING, SUCCEEDED or FAILED, got %q", truncate(s, 30))
+	return nil, FieldError("status", "status must be one of PENDING, RETRYING, SUCCEEDED or FAILED, got %q", truncate(s, 30))
 }
 
 // ParseEventType reads an event type filter; field names the parameter.

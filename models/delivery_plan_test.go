@@ -49,6 +49,8 @@ func TestDeliveryListQueryPlans(t *testing.T) {
 		{"one endpoint's deliveries in a date range use its index", DeliveryFilter{EndpointID: str("e"), CreatedFrom: &day, CreatedBefore: &day}, "deliveries_endpoint_created"},
 		{"a failed filter reads deliveries_mode_pending_failed", DeliveryFilter{Status: str("FAILED")}, "deliveries_mode_pending_failed (mode=? AND status=?)"},
 		{"a pending filter reads deliveries_mode_pending_failed", DeliveryFilter{Status: str("PENDING")}, "deliveries_mode_pending_failed (mode=? AND status=?)"},
+		{"a retrying filter reads deliveries_mode_retrying", DeliveryFilter{Status: str("RETRYING")}, "deliveries_mode_retrying"},
+		{"an endpoint and retrying use an index in order", DeliveryFilter{EndpointID: str("e"), Status: str("RETRYING"), Cursor: cur}, ""},
 		{"a succeeded filter reads the mode's deliveries in order", DeliveryFilter{Status: str("SUCCEEDED")}, "deliveries_mode_created"},
 		{"an event type filter reads deliveries_mode_type_created", DeliveryFilter{EventType: str("USER_CREATED")}, "deliveries_mode_type_created"},
 		{"a user filter reads deliveries_user_created", DeliveryFilter{UserID: str("acme-1")}, "deliveries_user_created"},
@@ -114,4 +116,30 @@ func TestDeliveryListQueryPlans(t *testing.T) {
 			t.Fatalf("got:\n%s", plan)
 		}
 	})
+}
+
+func TestRetryingCountsReadTheirIndex(t *testing.T) {
+	s, err := Open(Options{Path: t.TempDir() + "/db", TenantID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct{ name, sql, index string }{
+		{"the dashboard's count", `SELECT COUNT(*) FROM deliveries WHERE mode = 'SANDBOX' AND ` + retryingCond + ` AND created_at >= 0`, "deliveries_mode_retrying"},
+		{"an endpoint's count", `SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE endpoint_id = 'e' AND ` + retryingCond + ` AND created_at >= 0 LIMIT 10)`, "deliveries_endpoint_retrying"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var rows []struct{ Detail string }
+			if err := s.R.Raw("EXPLAIN QUERY PLAN " + c.sql).Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for _, r := range rows {
+				plan = append(plan, r.Detail)
+			}
+			if got := strings.Join(plan, "\n"); !strings.Contains(got, c.index) {
+				t.Fatalf("plan %q does not read %s", got, c.index)
+			}
+		})
+	}
 }

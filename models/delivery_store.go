@@ -34,6 +34,8 @@ func statusIs(status string) string {
 		return "status = 'FAILED'"
 	case DeliverySucceeded:
 		return "status = 'SUCCEEDED'"
+	case DeliveryRetrying:
+		return retryingCond
 	}
 	return "0" // not a status (filters are validated before): nothing matches
 }
@@ -158,52 +160,4 @@ func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*
 	}
 	s.deliveriesQueued(1)
 	return &d, nil
-}
-
-// CountRecoverable tells how many failed deliveries of an endpoint created
-// at or after since RecoverFailed would send, so a person can confirm first.
-func (s *Store) CountRecoverable(ctx context.Context, mode Mode, endpointID string, since time.Time) (int, error) {
-	db := s.read(ctx)
-	if _, err := getEndpoint(db, mode, endpointID); err != nil {
-		return 0, err
-	}
-	var n int64
-	err := db.Model(&Delivery{}).Scopes(ScopeMode(mode)).
-		Where("endpoint_id = ? AND status = 'FAILED' AND created_at >= ?", endpointID, ms(since)).Count(&n).Error
-	if err != nil {
-		return 0, fmt.Errorf("count recoverable deliveries of %s: %w", endpointID, err)
-	}
-	return int(n), nil
-}
-
-// RecoverFailed re-queues every failed delivery of an endpoint created at or
-// after since, and returns how many. Each starts with a MANUAL attempt and,
-// if that fails, a fresh retry schedule: the endpoint is presumably fixed.
-// The endpoint must be deliverable (RecoverEndpoint re-enables it first).
-func (s *Store) RecoverFailed(ctx context.Context, mode Mode, endpointID string, since time.Time, by string) (int, error) {
-	var n int64
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		ep, err := getEndpoint(tx, mode, endpointID)
-		if err != nil {
-			return err
-		}
-		if !ep.Deliverable() {
-			return Errorf(CodeConflict, "failed deliveries of webhook %s cannot be recovered: %s", endpointID, ep.undeliverableReason())
-		}
-		now := s.nowMS()
-		res := tx.Exec(`UPDATE deliveries SET status = 'PENDING', next_attempt_at = ?, auto_attempts = 0,
-			manual_pending = 1, manual_by = ?, return_status = '', completed_at = NULL, updated_at = ?
-			WHERE endpoint_id = ? AND mode = ? AND status = 'FAILED' AND created_at >= ?`,
-			ms(now), by, ms(now), endpointID, mode, ms(since))
-		n = res.RowsAffected
-		return res.Error
-	})
-	if err != nil {
-		if e, ok := AsError(err); ok {
-			return 0, e
-		}
-		return 0, fmt.Errorf("recover failed deliveries of %s: %w", endpointID, err)
-	}
-	s.deliveriesQueued(int(n))
-	return int(n), nil
 }

@@ -19,19 +19,25 @@ const healthCountCap = 100_000
 type EndpointHealth struct {
 	Succeeded int // deliveries created in the window that succeeded
 	Failed    int // ... that failed for good
-	Pending   int // ... still being tried
+	Pending   int // ... not yet tried, or waiting for a resend
+	Retrying  int // ... still being tried after a failed attempt
 	Capped    bool
 	// LastSuccessAt is when an attempt to the endpoint last succeeded, and
-	// LastFailureAt when its newest failed delivery was given up, at any
-	// time.
+	// LastFailureAt when an attempt to it last failed, at any time, even if
+	// the delivery succeeded since or was recovered.
 	LastSuccessAt *time.Time
 	LastFailureAt *time.Time
 }
 
-// SuccessRate is the share of finished deliveries that succeeded, in
-// percent; ok is false when nothing finished in the window.
+// Failing is the window's deliveries that failed for good or are retrying
+// after a failure: what the endpoint list and dashboard count as failing.
+func (h EndpointHealth) Failing() int { return h.Failed + h.Retrying }
+
+// SuccessRate is the share of tried deliveries that succeeded, in percent,
+// with those still retrying after a failure counted as failures so far; ok
+// is false when nothing was tried in the window.
 func (h EndpointHealth) SuccessRate() (rate float64, ok bool) {
-	done := h.Succeeded + h.Failed
+	done := h.Succeeded + h.Failing()
 	if done == 0 {
 		return 0, false
 	}
@@ -68,6 +74,7 @@ func (s *Store) WebhookHealth(ctx context.Context, mode Mode, endpointID string)
 		{"all", "", &all},
 		{DeliveryFailed, "AND " + statusIs(DeliveryFailed), &h.Failed},
 		{DeliveryPending, "AND " + statusIs(DeliveryPending), &h.Pending},
+		{DeliveryRetrying, "AND " + retryingCond, &h.Retrying},
 	} {
 		err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE endpoint_id = ? `+c.cond+` AND created_at >= ? LIMIT ?)`,
 			endpointID, since, healthCountCap).Row().Scan(c.into)
@@ -79,14 +86,11 @@ func (s *Store) WebhookHealth(ctx context.Context, mode Mode, endpointID string)
 		}
 	}
 	h.Succeeded = max(0, all-h.Failed-h.Pending)
+	h.Pending = max(0, h.Pending-h.Retrying) // retrying ones are pending too
 
-	var lastFailure sql.NullInt64
-	err = db.Raw(`SELECT COALESCE(completed_at, updated_at) FROM deliveries WHERE endpoint_id = ? AND `+statusIs(DeliveryFailed)+`
-		ORDER BY created_at DESC LIMIT 1`, endpointID).Row().Scan(&lastFailure)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("read last failed delivery of %s: %w", endpointID, err)
+	if h.LastFailureAt, err = lastFailure(db, endpointID); err != nil {
+		return nil, fmt.Errorf("read last failure of %s: %w", endpointID, err)
 	}
-	h.LastFailureAt = msTime(lastFailure)
 	return &h, nil
 }
 

@@ -15,6 +15,9 @@ var migrations = []struct {
 	{"resend requests counted", schemaManualRequests},
 	{"attempt bodies stored once, with their event", schemaAttemptBodyOnce},
 	{"status indices hold pending and failed deliveries only", schemaStatusIndicesPendingFailed},
+	{"metadata values found in any letter case", schemaMetadataNocase},
+	{"API request log", schemaAPIRequests},
+	{"retrying deliveries indexed, endpoints keep their last failure", schemaRetrying},
 }
 
 const schemaV1 = `
@@ -365,4 +368,70 @@ CREATE INDEX deliveries_mode_pending_failed ON deliveries(mode, status, created_
 	WHERE status = 'PENDING' OR status = 'FAILED';
 CREATE INDEX deliveries_endpoint_pending_failed ON deliveries(endpoint_id, status, created_at)
 	WHERE status = 'PENDING' OR status = 'FAILED';
+`
+
+// schemaMetadataNocase lets support find a metadata value as a ticket spells
+// it (CUST-8841 for cust-8841) and by its start: equality and LIKE 'x%' with
+// COLLATE NOCASE both read one range of a NOCASE index, where the binary
+// index it replaces could serve neither. One index, as before, so creating
+// a user costs the same.
+const schemaMetadataNocase = `
+DROP INDEX user_metadata_value;
+CREATE INDEX user_metadata_value_nocase ON user_metadata(mode, value COLLATE NOCASE);
+`
+
+// schemaAPIRequests is the API request log: one row per /v1 request, keyed
+// by the request id the envelope carries, written in batches off the
+// request path (see models/api_request.go). The indices serve the console's
+// lists newest first: the mode's requests, a user's, a key's, and the
+// errors alone (partial, so the bulk of successful requests skips it).
+const schemaAPIRequests = `
+CREATE TABLE api_requests (
+	id            TEXT PRIMARY KEY,        -- the request id (X-Request-Id, envelope requestId)
+	mode          TEXT NOT NULL,
+	api_key_id    TEXT NOT NULL DEFAULT '',
+	api_key       TEXT NOT NULL DEFAULT '', -- the public key, never the secret
+	method        TEXT NOT NULL,
+	path          TEXT NOT NULL,
+	query         TEXT NOT NULL DEFAULT '',
+	user_id       TEXT NOT NULL DEFAULT '',
+	status        INTEGER NOT NULL,
+	error_code    TEXT NOT NULL DEFAULT '',
+	error_message TEXT NOT NULL DEFAULT '',
+	duration_us   INTEGER NOT NULL DEFAULT 0,
+	request_body  TEXT NOT NULL DEFAULT '',  -- writes only, secrets redacted
+	ip            TEXT NOT NULL DEFAULT '',
+	created_at    INTEGER NOT NULL
+);
+CREATE INDEX api_requests_mode_created ON api_requests(mode, created_at, id);
+CREATE INDEX api_requests_user_created ON api_requests(user_id, created_at, id) WHERE user_id <> '';
+CREATE INDEX api_requests_key_created ON api_requests(api_key_id, created_at, id);
+CREATE INDEX api_requests_errors_created ON api_requests(mode, created_at, id) WHERE status >= 400;
+`
+
+// schemaRetrying indexes the deliveries still being tried after a failure
+// (RETRYING, see retryingCond), per mode and per endpoint, so the delivery
+// log's filter, the dashboard and the endpoint list count them from a range
+// as small as the failures. A delivery whose first attempt succeeds never
+// enters them: the partial condition is false before and after.
+//
+// An endpoint keeps when an attempt to it last failed, set by a trigger on
+// the attempt's settling (whoever settles it), so neither a recovery that
+// turns failed deliveries back into pending ones nor a retry that succeeds
+// erases that history. The trigger's condition is false for a successful
+// attempt, the common case, which then costs one comparison.
+const schemaRetrying = `
+CREATE INDEX deliveries_mode_retrying ON deliveries(mode, status, created_at, id)
+	WHERE status = 'PENDING' AND attempt_count > 0 AND return_status <> 'SUCCEEDED';
+CREATE INDEX deliveries_endpoint_retrying ON deliveries(endpoint_id, status, created_at)
+	WHERE status = 'PENDING' AND attempt_count > 0 AND return_status <> 'SUCCEEDED';
+ALTER TABLE webhook_endpoints ADD COLUMN last_failure_at INTEGER;
+UPDATE webhook_endpoints SET last_failure_at = (
+	SELECT MAX(updated_at) FROM deliveries WHERE deliveries.endpoint_id = webhook_endpoints.id
+	AND attempt_count > 0 AND (last_error <> '' OR last_status_code NOT BETWEEN 200 AND 299));
+CREATE TRIGGER endpoint_last_failure AFTER UPDATE OF attempt_count ON deliveries
+	WHEN NEW.attempt_count > OLD.attempt_count AND (NEW.last_error <> '' OR NEW.last_status_code NOT BETWEEN 200 AND 299)
+BEGIN
+	UPDATE webhook_endpoints SET last_failure_at = MAX(COALESCE(last_failure_at, 0), NEW.updated_at) WHERE id = NEW.endpoint_id;
+END;
 `

@@ -177,6 +177,9 @@ func (s *Store) DisableOperator(ctx context.Context, idOrEmail string) (*Operato
 			return err
 		}
 		now := s.Now()
+		if err := refuseLastAdmin(tx, &op, "disable"); err != nil {
+			return err
+		}
 		if op.DisabledAt == nil {
 			op.DisabledAt = &now
 			if err := tx.Model(&Operator{}).Where("id = ?", op.ID).Update("disabled_at", ms(now)).Error; err != nil {

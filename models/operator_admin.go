@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -27,14 +28,8 @@ func (s *Store) SetOperatorRole(ctx context.Context, id string, role Role) (*Ope
 		if op.Role == role {
 			return nil
 		}
-		if op.Role == RoleAdmin && op.DisabledAt == nil {
-			var admins int64
-			if err := tx.Model(&Operator{}).Where("role = ? AND disabled_at IS NULL", RoleAdmin).Count(&admins).Error; err != nil {
-				return err
-			}
-			if admins <= 1 {
-				return FieldError("role", "%s is the last enabled admin; make someone else admin first", op.Email)
-			}
+		if err := refuseLastAdmin(tx, &op, "demote"); err != nil {
+			return err
 		}
 		op.Role = role
 		return tx.Model(&Operator{}).Where("id = ?", id).Update("role", string(role)).Error
@@ -62,4 +57,52 @@ func (s *Store) RevokeOperatorSessions(ctx context.Context, id string) (int, err
 		return 0, fmt.Errorf("revoke sessions of operator %s: %w", id, err)
 	}
 	return int(n), nil
+}
+
+// refuseLastAdmin stops an action that would leave no enabled admin: the
+// console must always have someone who can manage the team. The count is
+// read in the action's own write transaction, so two admins disabling each
+// other at once cannot both succeed.
+func refuseLastAdmin(tx *gorm.DB, op *Operator, action string) error {
+	if op.Role != RoleAdmin || op.DisabledAt != nil {
+		return nil
+	}
+	var admins int64
+	if err := tx.Model(&Operator{}).Where("role = ? AND disabled_at IS NULL", RoleAdmin).Count(&admins).Error; err != nil {
+		return err
+	}
+	if admins > 1 {
+		return nil
+	}
+	field := "operator"
+	if action == "demote" {
+		field = "role"
+	}
+	e := FieldError(field, "%s is the last enabled admin and cannot be %s; make someone else admin first", op.Email, map[string]string{"disable": "disabled", "demote": "demoted", "delete": "deleted"}[action])
+	e.Code = CodeConflict
+	return e
+}
+
+// EnableOperator lets a disabled operator sign in again, by id or email.
+// Their old sessions stay ended; they sign in afresh.
+func (s *Store) EnableOperator(ctx context.Context, idOrEmail string) (*Operator, error) {
+	var op Operator
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		err := tx.Where("id = ? OR email = ?", idOrEmail, strings.TrimSpace(idOrEmail)).Take(&op).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return NotFound("operator", idOrEmail)
+		}
+		if err != nil {
+			return err
+		}
+		op.DisabledAt = nil
+		return tx.Model(&Operator{}).Where("id = ?", op.ID).Update("disabled_at", nil).Error
+	})
+	if err != nil {
+		if e, ok := AsError(err); ok {
+			return nil, e
+		}
+		return nil, fmt.Errorf("enable operator %s: %w", idOrEmail, err)
+	}
+	return &op, nil
 }

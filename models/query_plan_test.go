@@ -74,3 +74,29 @@ func TestListQueriesUseIndices(t *testing.T) {
 		})
 	}
 }
+
+func TestSearchByMetadataReadsTheNocaseIndex(t *testing.T) {
+	s, err := Open(Options{Path: t.TempDir() + "/db", TenantID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, q := range map[string]func(tx *gorm.DB) *gorm.DB{
+		"equal in any case": func(tx *gorm.DB) *gorm.DB {
+			return tx.Raw(`SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value = ? COLLATE NOCASE LIMIT 21`, Sandbox, "x")
+		},
+		"starting with": func(tx *gorm.DB) *gorm.DB {
+			return tx.Raw(`SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value LIKE ? ESCAPE '\' LIMIT 21`, Sandbox, likePrefix("cust-"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var rows []struct{ Detail string }
+			if err := s.R.Raw("EXPLAIN QUERY PLAN " + s.R.ToSQL(q)).Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) == 0 || !strings.Contains(rows[0].Detail, "user_metadata_value_nocase") || !strings.Contains(rows[0].Detail, "value>") && name == "starting with" {
+				t.Fatalf("plan %+v does not read a range of user_metadata_value_nocase", rows)
+			}
+		})
+	}
+}

@@ -90,7 +90,7 @@ func userListQuery(db *gorm.DB, mode Mode, f UserFilter) *gorm.DB {
 		// first and testing each against the value takes a tenth of a second,
 		// where the users holding a value are found in microseconds. CROSS
 		// JOIN fixes SQLite's join order to that.
-		q = db.Table("(SELECT user_id FROM user_metadata WHERE mode = ? AND value = ?) AS m CROSS JOIN users", mode, *f.MetadataValue).
+		q = db.Table("(SELECT user_id FROM user_metadata WHERE mode = ? AND value = ? COLLATE NOCASE) AS m CROSS JOIN users", mode, *f.MetadataValue).
 			Select("users.*").Where("users.id = m.user_id")
 	}
 	return newestFirst(q.Scopes(ScopeMode(mode)), f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)

@@ -863,7 +863,7 @@ func DeliveryTable(p Page, rows []DeliveryListRow, withEndpoint bool) templ.Comp
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if d.Status == "PENDING" && d.NextAttemptAt != nil {
+			if (d.Status == "PENDING" || d.Status == "RETRYING") && d.NextAttemptAt != nil {
 				templ_7745c5c3_Err = When(*d.NextAttemptAt, p.Now).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -389,7 +389,7 @@ func DeliveryShow(p Page, v DeliveryView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.Row.Status == "PENDING" && v.Row.NextAttemptAt != nil {
+			if (v.Row.Status == "PENDING" || v.Row.Status == "RETRYING") && v.Row.NextAttemptAt != nil {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<dt>Next attempt</dt><dd>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -70,6 +70,8 @@ func (p Page) ModeSection() string {
 		return "/deliveries"
 	case "events":
 		return "/events"
+	case "requests":
+		return "/requests"
 	case "account":
 		return "/account"
 	}
@@ -147,6 +149,15 @@ func Count(n int64) string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// Plural is a count with its noun in the right number: "1 endpoint",
+// "3 endpoints".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 func ftoa(f float64) string { return fmt.Sprintf("%.1f", f) }
 
 // StatusBadge maps a status word to a badge colour.
@@ -156,7 +167,7 @@ func StatusBadge(status string) string {
 		return "ok"
 	case "expired", "PENDING", "retired":
 		return "warn"
-	case "revoked", "FAILED", "disabled", "invalid":
+	case "revoked", "FAILED", "RETRYING", "disabled", "invalid":
 		return "bad"
 	}
 	return "muted"
@@ -187,4 +198,16 @@ func auditTargetURL(targetType, id string) string {
 		return "/operators/" + id
 	}
 	return ""
+}
+
+// Latency is how long a request took, to a useful precision: "0.4 ms",
+// "12 ms", "1.25 s".
+func Latency(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
 }

@@ -35,6 +35,8 @@ type App struct {
 	dispatcher *webhooks.Dispatcher
 	stopWork   context.CancelFunc
 	swept      chan struct{} // closed when the session sweeper has stopped
+	reqlog     *requestLog
+	pruned     chan struct{} // closed when the request log pruner has stopped
 	console    *console.Handler
 	firstAdmin *firstAdmin // set on the first start, printed once by the banner
 }
@@ -73,6 +75,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	a.dispatcher.Start(workCtx)
 	a.swept = make(chan struct{})
 	go a.sweepSessions(workCtx, time.Hour)
+	a.reqlog = newRequestLog(store, log)
+	a.pruned = make(chan struct{})
+	go a.pruneRequests(workCtx, time.Hour)
 	fcfg := fiber.Config{
 		AppName:               "tokendesk",
 		BodyLimit:             api.MaxBodyBytes,
@@ -91,6 +96,8 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		a.dispatcher.Shutdown(context.Background())
 		a.stopWork()
 		<-a.swept
+		<-a.pruned
+		a.reqlog.close()
 		store.Close()
 		return nil, err
 	}
@@ -124,6 +131,8 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.stopWork()
 	<-a.swept // a sweep in progress finishes before the database closes
+	<-a.pruned
+	a.reqlog.close() // requests answered so far are in the log
 	if cerr := a.store.Close(); err == nil {
 		err = cerr
 	}

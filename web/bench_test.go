@@ -62,61 +62,86 @@ func BenchmarkRefreshToken(b *testing.B) {
 		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
 			ta, base := startServer(b, nil)
 			ids := fillUsers(b, ta.Store(), models.Sandbox, users)
-			k, s, _ := strings.Cut(ta.sandbox, ":")
-			auth := "Basic " + basic(k, s)
-			const conns = 32
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
-			var next atomic.Int64
-			lat := make([][]time.Duration, conns)
-			var failed atomic.Int64
-			b.ResetTimer()
-			begin := time.Now()
-			var wg sync.WaitGroup
-			for w := range conns {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := next.Add(1)
-						if i > int64(b.N) {
-							return
-						}
-						req, _ := http.NewRequestWithContext(context.Background(), "POST", base+"/v1/tokens?userId="+ids[int(i)%len(ids)], nil)
-						req.Header.Set("Authorization", auth)
-						t0 := time.Now()
-						resp, err := client.Do(req)
-						if err != nil {
-							failed.Add(1)
-							continue
-						}
-						buf := make([]byte, 1024)
-						for {
-							if _, err := resp.Body.Read(buf); err != nil {
-								break
-							}
-						}
-						resp.Body.Close()
-						lat[w] = append(lat[w], time.Since(t0))
-						if resp.StatusCode != 201 {
-							failed.Add(1)
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(begin)
-			b.StopTimer()
-			all := slices.Concat(lat...)
-			slices.Sort(all)
-			if len(all) == 0 {
-				b.Fatal("no request succeeded")
-			}
-			pct := func(p float64) float64 { return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000 }
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.99), "p99-ms")
-			b.ReportMetric(float64(failed.Load()), "failed")
+			driveRefresh(b, ta, base, ids)
 			ta.Shutdown(context.Background())
 		})
 	}
+}
+
+// BenchmarkRefreshTokenRecorded measures what the API request log costs
+// POST /v1/tokens: the same load with recording off and on, alternating
+// round by round in the same run so that a noisy machine affects both
+// alike (compare the medians of the rounds):
+//
+//	go test ./web -run '^$' -bench RefreshTokenRecorded -benchtime 40000x
+func BenchmarkRefreshTokenRecorded(b *testing.B) {
+	for round := 1; round <= 5; round++ {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("round=%d/log=%v", round, on), func(b *testing.B) {
+				ta, base := startServer(b, func(c *Config) { c.noRequestLog = !on })
+				ids := fillUsers(b, ta.Store(), models.Sandbox, 1_000)
+				driveRefresh(b, ta, base, ids)
+				ta.Shutdown(context.Background())
+			})
+		}
+	}
+}
+
+// driveRefresh sends b.N token refreshes over 32 connections and reports
+// throughput and latency.
+func driveRefresh(b *testing.B, ta *testApp, base string, ids []string) {
+	k, s, _ := strings.Cut(ta.sandbox, ":")
+	auth := "Basic " + basic(k, s)
+	const conns = 32
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+	var next atomic.Int64
+	lat := make([][]time.Duration, conns)
+	var failed atomic.Int64
+	b.ResetTimer()
+	begin := time.Now()
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				req, _ := http.NewRequestWithContext(context.Background(), "POST", base+"/v1/tokens?userId="+ids[int(i)%len(ids)], nil)
+				req.Header.Set("Authorization", auth)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				buf := make([]byte, 1024)
+				for {
+					if _, err := resp.Body.Read(buf); err != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+				lat[w] = append(lat[w], time.Since(t0))
+				if resp.StatusCode != 201 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		b.Fatal("no request succeeded")
+	}
+	pct := func(p float64) float64 { return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000 }
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(failed.Load()), "failed")
 }

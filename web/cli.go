@@ -34,6 +34,7 @@ Usage:
   tokendesk operator create --email E --password P --role admin|developer|support
   tokendesk operator list
   tokendesk operator disable EMAIL
+  tokendesk operator enable EMAIL
   tokendesk operator password --password P EMAIL
 
 Every command takes --db (TOKENDESK_DB). Run "tokendesk serve -h" for all settings.

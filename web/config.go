@@ -32,15 +32,17 @@ type Config struct {
 	AllowPrivate       []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
 	TrustedProxies     []netip.Prefix  // peers whose X-Forwarded-* headers are believed
 	TLSCert, TLSKey    string          // PEM files; both set serves HTTPS
+	AdminEmail         string
+	AdminPassword      string
+	SessionIdle        time.Duration
+	RequestRetention   time.Duration // how long the API request log keeps a request
+	Demo               bool          // serve the public widget demo page
+	Metrics            bool          // serve /metrics in the Prometheus text format
+	LogLevel           string
 	// TracerProvider receives the spans; nil traces nothing. Not a flag:
 	// the standard OTEL_* variables turn tracing on (see tracing.go).
 	TracerProvider trace.TracerProvider
-	AdminEmail     string
-	AdminPassword  string
-	SessionIdle    time.Duration
-	Demo           bool // serve the public widget demo page
-	Metrics        bool // serve /metrics in the Prometheus text format
-	LogLevel       string
+	noRequestLog   bool // benchmarks only: the same app without recording, to measure its cost
 }
 
 // DefaultConfig is the configuration with nothing set.
@@ -48,7 +50,7 @@ func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
 		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
-		SessionIdle: 2 * time.Hour, LogLevel: "info", AdminEmail: "admin@localhost",
+		SessionIdle: 2 * time.Hour, LogLevel: "info", AdminEmail: "admin@localhost", RequestRetention: models.DefaultRequestRetention,
 	}
 }
 
@@ -167,6 +169,15 @@ func options() []option {
 		}},
 		{"session-idle", "TOKENDESK_SESSION_IDLE", "duration", "console sessions end after this long without use", d.SessionIdle.String(),
 			dur("session-idle", time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.SessionIdle })},
+		{"request-retention", "TOKENDESK_REQUEST_RETENTION", "duration", "how long the API request log keeps a request (e.g. 14d, 36h)", "14d",
+			func(c *Config, v string) error {
+				d, err := parseDays(v)
+				if err != nil || d < time.Hour || d > 3650*24*time.Hour {
+					return fmt.Errorf("request-retention: %q is not a duration from 1h to 3650d (examples: 14d, 36h)", v)
+				}
+				c.RequestRetention = d
+				return nil
+			}},
 		{"demo", "TOKENDESK_DEMO", "bool", "serve the public widget demo page at /demo", "false", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -284,4 +295,17 @@ func parsePrefixes(field, v string, addresses bool) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// parseDays reads a Go duration, or a whole number of days written "14d".
+func parseDays(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }

@@ -34,6 +34,12 @@ func runPasswordCases(t *testing.T, b *browserless, cases []passwordCase) {
 			if got, want := resp.StatusCode, c.status; got != want {
 				t.Fatalf("status %d, want %d; body:\n%s", got, want, body)
 			}
+			if resp.StatusCode == http.StatusSeeOther { // done: the outcome is on the page it leads to
+				var next *http.Response
+				if next, doc, body = b.page(http.MethodGet, resp.Header.Get("Location"), nil); next.StatusCode != http.StatusOK {
+					t.Fatalf("after the redirect: status %d", next.StatusCode)
+				}
+			}
 			for _, name := range []string{"current_password", "new_password", "confirm_password"} {
 				got, want := fieldError(doc, name), c.errors[name]
 				if (want == "") != (got == "") || !strings.Contains(got, want) {
@@ -109,7 +115,7 @@ func TestAccountPage(t *testing.T) {
 			form: good("not-my-password", "a-brand-new-password", "a-brand-new-password"), status: 400,
 			errors: map[string]string{"current_password": "This is not your current password."}},
 		{name: "the right current password changes it", path: "/account/password",
-			form: good(testPassword, "a-brand-new-password", "a-brand-new-password"), status: 200,
+			form: good(testPassword, "a-brand-new-password", "a-brand-new-password"), status: 303,
 			flash: "Your password is changed. Every other browser signed in as you was signed out."},
 	})
 	t.Run("the browser that changed it stays signed in", func(t *testing.T) {
@@ -200,7 +206,7 @@ func TestOperatorPasswordReset(t *testing.T) {
 			form: reset("a-reset-password", "a-reset-passwort"), status: 400,
 			errors: map[string]string{"confirm_password": "The two new passwords differ"}},
 		{name: "a valid password resets it", path: supportPage + "/password", form: reset("a-reset-password", "a-reset-password"),
-			status: 200, flash: "support@example.com has a new password and was signed out everywhere."},
+			status: 303, flash: "support@example.com has a new password and was signed out everywhere."},
 	})
 	for _, c := range []struct {
 		name, path string

@@ -73,6 +73,11 @@ type pageCase struct {
 	has     []string
 	hasNot  []string
 	located string // the Location header starts with this
+	// follow: the answer is a redirect (POST-redirect-GET); has and hasNot
+	// are checked on the page it leads to, and goneOnReload must be absent
+	// when that page is loaded again (a secret shown once).
+	follow       bool
+	goneOnReload []string
 }
 
 func (f *consoleFixture) run(t *testing.T, b *browserless, cases []pageCase) {
@@ -99,6 +104,24 @@ func (f *consoleFixture) run(t *testing.T, b *browserless, cases []pageCase) {
 			if c.located != "" {
 				if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, f.replace.Replace(c.located)) {
 					t.Fatalf("Location %q, want it to start with %q", loc, f.replace.Replace(c.located))
+				}
+			}
+			if c.follow {
+				loc := resp.Header.Get("Location")
+				if resp.StatusCode != http.StatusSeeOther || loc == "" {
+					t.Fatalf("status %d, Location %q: want a redirect to follow", resp.StatusCode, loc)
+				}
+				var next *http.Response
+				if next, _, body = b.page(http.MethodGet, loc, nil); next.StatusCode != http.StatusOK {
+					t.Fatalf("following to %s: status %d; body:\n%s", loc, next.StatusCode, body)
+				}
+				if len(c.goneOnReload) > 0 {
+					_, _, again := b.page(http.MethodGet, loc, nil)
+					for _, s := range c.goneOnReload {
+						if s = f.replace.Replace(s); strings.Contains(again, s) {
+							t.Errorf("reloading %s still shows %q", loc, s)
+						}
+					}
 				}
 			}
 			for _, s := range c.has {
@@ -137,9 +160,10 @@ func TestConsolePagesInSandbox(t *testing.T) {
 		{name: "a production user does not exist in sandbox", method: "GET", path: "/users/{prodUser}", status: 404,
 			has: []string{`data-testid="error-page"`, "no user with id"}},
 		{name: "creating a user shows its first token once", method: "POST", path: "/users",
-			form: url.Values{"key0": {"crm"}, "value0": {"<script>alert(1)</script>"}}, status: 201,
-			has:    []string{`data-testid="new-token"`, "User created in SANDBOX.", "&lt;script&gt;alert(1)&lt;/script&gt;"},
-			hasNot: []string{"<script>alert(1)</script>"}},
+			form: url.Values{"key0": {"crm"}, "value0": {"<script>alert(1)</script>"}}, status: 303, follow: true,
+			has:          []string{`data-testid="new-token"`, "User created in SANDBOX.", "&lt;script&gt;alert(1)&lt;/script&gt;"},
+			hasNot:       []string{"<script>alert(1)</script>"},
+			goneOnReload: []string{`data-testid="new-token"`, "User created in SANDBOX."}},
 		{name: "a too-long key comes back beside its field with the input kept", method: "POST", path: "/users",
 			form: url.Values{"key0": {long}, "value0": {"kept value"}}, status: 400,
 			has: []string{"Keys are at most 50 characters; this one has 51.", `value="kept value"`, `value="` + long + `"`}},
@@ -151,8 +175,8 @@ func TestConsolePagesInSandbox(t *testing.T) {
 		{name: "a repeated key is refused", method: "POST", path: "/users",
 			form: url.Values{"key0": {"a"}, "value0": {"1"}, "key1": {"a"}, "value1": {"2"}}, status: 400,
 			has: []string{`Key &#34;a&#34; is already used in row 1.`}},
-		{name: "refreshing a token shows the new one once", method: "POST", path: "/users/{sandboxUser}/tokens", status: 201,
-			has: []string{`data-testid="new-token-value"`, "Copy it now"}},
+		{name: "refreshing a token shows the new one once", method: "POST", path: "/users/{sandboxUser}/tokens", status: 303, follow: true,
+			has: []string{`data-testid="new-token-value"`, "Copy it now"}, goneOnReload: []string{`data-testid="new-token-value"`}},
 		{name: "refreshing for an unknown user is a 404 page", method: "POST", path: "/users/acme-00000000000000000000000000000000/tokens", status: 404,
 			has: []string{"no user with id"}},
 		{name: "the inspector says an active token is valid", method: "POST", path: "/tokens/inspect",
@@ -183,8 +207,8 @@ func TestConsolePagesInSandbox(t *testing.T) {
 			has: []string{"exists, but in PRODUCTION", `data-testid="switch-and-search"`}},
 		{name: "search for nothing known says so", method: "GET", path: "/search?q=no-such-thing", status: 200, has: []string{"Nothing in SANDBOX matches"}},
 		{name: "the keys page lists the mode's keys", method: "GET", path: "/keys", status: 200, has: []string{"billing", "sk_test_"}},
-		{name: "creating a key shows its secret once", method: "POST", path: "/keys", form: url.Values{"name": {"crm-sync"}}, status: 201,
-			has: []string{`data-testid="new-key-secret"`, "crm-sync"}},
+		{name: "creating a key shows its secret once", method: "POST", path: "/keys", form: url.Values{"name": {"crm-sync"}}, status: 303, follow: true,
+			has: []string{`data-testid="new-key-secret"`, "crm-sync"}, goneOnReload: []string{`data-testid="new-key-secret"`}},
 		{name: "a key without a name is refused beside the field", method: "POST", path: "/keys", form: url.Values{"name": {"  "}}, status: 400,
 			has: []string{"name is required", `data-testid="field-error"`}},
 		{name: "revoking a key asks first", method: "POST", path: "/keys/{keyID}/revoke", status: 200,
@@ -192,7 +216,9 @@ func TestConsolePagesInSandbox(t *testing.T) {
 		{name: "revoking a key once confirmed goes back to the list", method: "POST", path: "/keys/{keyID}/revoke",
 			form: url.Values{"confirm": {"yes"}}, status: 303, located: "/keys?revoked="},
 		{name: "revoking an unknown key is a 404 page", method: "POST", path: "/keys/nope/revoke", status: 404, has: []string{"no API key"}},
-		{name: "revoking a sandbox token needs no confirmation", method: "POST", path: "/tokens/{sandboxTokenID}/revoke", status: 303,
+		{name: "revoking a sandbox token asks first", method: "POST", path: "/tokens/{sandboxTokenID}/revoke", status: 200,
+			has: []string{`data-testid="confirm"`}},
+		{name: "revoking a sandbox token once confirmed", method: "POST", path: "/tokens/{sandboxTokenID}/revoke", form: url.Values{"confirm": {"yes"}}, status: 303,
 			located: "/users/{sandboxUser}?revoked={sandboxTokenID}"},
 		{name: "the user page confirms the revocation", method: "GET", path: "/users/{sandboxUser}?revoked={sandboxTokenID}", status: 200,
 			has: []string{"revoked: it can no longer start the widget"}},
@@ -200,7 +226,7 @@ func TestConsolePagesInSandbox(t *testing.T) {
 			has: []string{"signed_in", "user_created", "token_refreshed", "token_revoked", "api_key_created", "api_key_revoked"}},
 		{name: "the sessions page lists this browser", method: "GET", path: "/sessions", status: 200, has: []string{"this browser", testAdminEmail}},
 		{name: "an admin adds a developer", method: "POST", path: "/operators",
-			form: url.Values{"email": {"dev2@example.com"}, "password": {"long-enough-pw"}, "role": {"developer"}}, status: 201,
+			form: url.Values{"email": {"dev2@example.com"}, "password": {"long-enough-pw"}, "role": {"developer"}}, status: 303, follow: true,
 			has: []string{"dev2@example.com can now sign in as developer."}},
 		{name: "a bad operator form comes back with every error beside its field", method: "POST", path: "/operators",
 			form: url.Values{"email": {"not-an-email"}, "password": {"short"}, "role": {"developer"}}, status: 400,
@@ -252,7 +278,7 @@ func TestConsoleSupportMayReadAndRefreshButNotChange(t *testing.T) {
 			hasNot: []string{`data-testid="tab-keys"`, `data-testid="tab-operators"`, `href="/users/new"`}},
 		{name: "support sees the user without create or revoke buttons", method: "GET", path: "/users/{sandboxUser}", status: 200,
 			has: []string{`data-testid="refresh-token"`}, hasNot: []string{`data-testid="revoke-token"`}},
-		{name: "support may refresh a token", method: "POST", path: "/users/{sandboxUser}/tokens", status: 201},
+		{name: "support may refresh a token", method: "POST", path: "/users/{sandboxUser}/tokens", status: 303, follow: true, has: []string{`data-testid="new-token-value"`}},
 		{name: "support may not revoke a token", method: "POST", path: "/tokens/{sandboxTokenID}/revoke", status: 403},
 		{name: "support may not open the API keys", method: "GET", path: "/keys", status: 403, has: []string{"Not allowed for your role"}},
 		{name: "support may not add operators", method: "POST", path: "/operators",

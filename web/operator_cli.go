@@ -11,10 +11,10 @@ import (
 	"tokendesk/models"
 )
 
-// operator runs "tokendesk operator create|list|disable|password".
+// operator runs "tokendesk operator create|list|disable|enable|password".
 func (cli *CLI) operator(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("say create, list, disable or password")
+		return errors.New("say create, list, disable, enable or password")
 	}
 	sub, args := args[0], args[1:]
 	var email, password, role string
@@ -81,9 +81,27 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		}
 		op, err := store.DisableOperator(ctx, rest[0])
 		if err != nil {
+			return cliSentence(err)
+		}
+		if err := store.Audit(ctx, models.AuditEntry{Action: models.AuditOperatorOff, OperatorEmail: "command line",
+			TargetType: "operator", TargetID: op.ID, Detail: op.Email + " (command line)"}); err != nil {
 			return err
 		}
 		fmt.Fprintf(cli.Stdout, "Disabled %s: signed out everywhere, and can no longer sign in.\n", op.Email)
+		return nil
+	case "enable":
+		if len(rest) != 1 {
+			return errors.New("say whom to enable: tokendesk operator enable EMAIL")
+		}
+		op, err := store.EnableOperator(ctx, rest[0])
+		if err != nil {
+			return cliSentence(err)
+		}
+		if err := store.Audit(ctx, models.AuditEntry{Action: models.AuditOperatorOn, OperatorEmail: "command line",
+			TargetType: "operator", TargetID: op.ID, Detail: op.Email + " (command line)"}); err != nil {
+			return err
+		}
+		fmt.Fprintf(cli.Stdout, "Enabled %s: they can sign in again.\n", op.Email)
 		return nil
 	case "password":
 		// For the admin who is locked out, or who manages the team from a
@@ -96,7 +114,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		}
 		op, err := store.FindOperator(ctx, rest[0])
 		if err != nil {
-			return err
+			return cliSentence(err)
 		}
 		if err := store.SetOperatorPassword(ctx, op.ID, password, ""); err != nil {
 			return err
@@ -112,7 +130,16 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		fmt.Fprintf(cli.Stdout, "Set a new password for %s and signed them out everywhere. %s.\n", op.Email, status)
 		return nil
 	}
-	return fmt.Errorf("unknown operator command %q: say create, list, disable or password", sub)
+	return fmt.Errorf("unknown operator command %q: say create, list, disable, enable or password", sub)
+}
+
+// cliSentence turns a domain error into the sentence a shell user reads,
+// without the API's code.
+func cliSentence(err error) error {
+	if e, ok := models.AsError(err); ok {
+		return errors.New(e.Message)
+	}
+	return err
 }
 
 // printConsoleBanner tells how to sign in to the console, and on the first

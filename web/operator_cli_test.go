@@ -38,11 +38,19 @@ func TestOperatorCommands(t *testing.T) {
 		{"password says when there is no such operator", []string{"operator", "password", "--password", "a-new-long-password", "nobody@example.com"}, 1, "no operator"},
 		{"password sets it and says a disabled operator stays disabled", []string{"operator", "password", "--password", "a-new-long-password", "DEV@example.com"}, 0,
 			"Set a new password for dev@example.com and signed them out everywhere. They stay disabled"},
+		{"enable lets a disabled operator sign in again", []string{"operator", "enable", "dev@example.com"}, 0, "Enabled dev@example.com"},
+		{"list shows the operator enabled again", []string{"operator", "list"}, 0, "enabled"},
+		{"enable says when there is no such operator", []string{"operator", "enable", "nobody@example.com"}, 1, "no operator"},
+		{"create adds the only admin", []string{"operator", "create", "--email", "boss@example.com", "--password", "long-enough-pw", "--role", "admin"}, 0, "Created admin"},
+		{"disable refuses the last enabled admin in a sentence", []string{"operator", "disable", "boss@example.com"}, 1, "boss@example.com is the last enabled admin and cannot be disabled"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out := run(c.args...)
 			if code != c.code || !strings.Contains(out, c.has) {
 				t.Fatalf("exit %d, output %q; want exit %d and %q", code, out, c.code, c.has)
+			}
+			if strings.Contains(out, "CONFLICT") || strings.Contains(out, "MISSING_RESOURCE") {
+				t.Fatalf("output %q shows an API code", out)
 			}
 		})
 	}

@@ -44,8 +44,9 @@ func (a *App) routes() {
 	link := v1.Group("/link", h.LinkCORS, limit)
 	apiRoute(link, "/sessions", map[string]fiber.Handler{"POST": h.CreateLinkSession}, h.UnsupportedMethod)
 
-	// API: JSON envelope, HTTP Basic key:secret, the key's mode.
-	authed := v1.Group("", limit, h.RequireAPIKey)
+	// API: JSON envelope, HTTP Basic key:secret, the key's mode. Every
+	// request a key made is kept in the request log (web/requestlog.go).
+	authed := v1.Group("", a.recordAPIRequests, limit, h.RequireAPIKey)
 	apiRoute(authed, "/users", map[string]fiber.Handler{"GET": h.ListUsers, "POST": h.CreateUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/users/:id", map[string]fiber.Handler{"GET": h.GetUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/tokens", map[string]fiber.Handler{"POST": h.RefreshToken}, h.UnsupportedMethod)
@@ -98,6 +99,7 @@ func (a *App) consoleRoutes() {
 	// API keys.
 	app.Get("/keys", session, developer, con.KeyList)
 	app.Post("/keys", session, csrf, developer, con.KeyCreate)
+	app.Get("/keys/:id", session, developer, con.KeyShow)
 	app.Post("/keys/:id/revoke", session, csrf, developer, con.KeyRevoke)
 
 	// Webhook endpoints: support reads, developers change. Secrets are
@@ -121,6 +123,11 @@ func (a *App) consoleRoutes() {
 	app.Get("/events", session, support, con.EventList)
 	app.Get("/events/:id", session, support, con.EventShow)
 
+	// The API request log: support finds what a customer's integration
+	// sent, by request id, key, user or status.
+	app.Get("/requests", session, support, con.RequestList)
+	app.Get("/requests/:id", session, support, con.RequestShow)
+
 	// Team, sessions and the audit log.
 	app.Get("/audit", session, support, con.AuditList)
 	app.Get("/sessions", session, support, con.SessionList)
@@ -131,6 +138,7 @@ func (a *App) consoleRoutes() {
 	app.Post("/operators/:id/role", session, csrf, admin, con.OperatorRole)
 	app.Post("/operators/:id/sessions/revoke", session, csrf, admin, con.OperatorSessionsRevoke)
 	app.Post("/operators/:id/disable", session, csrf, admin, con.OperatorDisable)
+	app.Post("/operators/:id/enable", session, csrf, admin, con.OperatorEnable)
 	app.Post("/operators/:id/password", session, csrf, admin, con.OperatorPasswordReset)
 
 	// One's own account: every role changes their own password.

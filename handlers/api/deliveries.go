@@ -185,6 +185,9 @@ func (h *Handler) ResendDelivery(c *fiber.Ctx) error {
 type recoverBody struct {
 	Since  string `json:"since"`
 	DryRun bool   `json:"dryRun"`
+	// IncludeRetrying also resends deliveries still being retried after a
+	// failed attempt, at once instead of at their next scheduled try.
+	IncludeRetrying bool `json:"includeRetrying"`
 }
 
 // parseSince reads a point in time given as RFC 3339 or as a YYYY-MM-DD day.
@@ -231,20 +234,20 @@ func (h *Handler) RecoverWebhook(c *fiber.Ctx) error {
 		return err
 	}
 	if in.DryRun {
-		n, err := h.Store.CountRecoverable(c.UserContext(), mode(c), ep.ID, since)
+		n, err := h.Store.CountRecoverableIn(c.UserContext(), mode(c), ep.ID, models.RecoverScope{Since: since, Retrying: in.IncludeRetrying})
 		if err != nil {
 			return err
 		}
-		return ok(c, models.CodeOK, fiber.Map{"since": models.FormatTime(since), "dryRun": true, "count": n})
+		return ok(c, models.CodeOK, fiber.Map{"since": models.FormatTime(since), "dryRun": true, "count": n.Total()})
 	}
 	if !ep.Deliverable() {
 		if ep, err = h.Store.RecoverEndpoint(c.UserContext(), mode(c), ep.ID); err != nil {
 			return err
 		}
 	}
-	n, err := h.Store.RecoverFailed(c.UserContext(), mode(c), ep.ID, since, "api:"+requestKey(c).Key)
+	n, err := h.Store.RecoverIn(c.UserContext(), mode(c), ep.ID, models.RecoverScope{Since: since, Retrying: in.IncludeRetrying}, "api:"+requestKey(c).Key)
 	if err != nil {
 		return err
 	}
-	return ok(c, models.CodeOK, fiber.Map{"since": models.FormatTime(since), "dryRun": false, "count": n})
+	return ok(c, models.CodeOK, fiber.Map{"since": models.FormatTime(since), "dryRun": false, "count": n.Total()})
 }

@@ -66,6 +66,7 @@ func WriteError(c *fiber.Ctx, log *slog.Logger, err error) error {
 	if status == 0 {
 		status = e.Code.Status()
 	}
+	c.Locals(localError, e)
 	return c.Status(status).JSON(Envelope{Code: e.Code, Message: e.Message, RequestID: requestID(c), Data: errorData{Field: e.Field}})
 }
 

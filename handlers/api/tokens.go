@@ -21,7 +21,9 @@ func toTokenJSON(t *models.IssuedToken) tokenJSON {
 // RefreshToken serves POST /v1/tokens?userId=…: a new link token for every
 // launch of the widget.
 func (h *Handler) RefreshToken(c *fiber.Ctx) error {
-	tok, err := h.Store.RefreshToken(c.UserContext(), mode(c), c.Query("userId"), "api:"+requestKey(c).Key, 0)
+	userID := c.Query("userId")
+	concerns(c, userID)
+	tok, err := h.Store.RefreshToken(c.UserContext(), mode(c), userID, "api:"+requestKey(c).Key, 0)
 	if err != nil {
 		return err
 	}

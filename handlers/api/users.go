@@ -49,6 +49,7 @@ func (h *Handler) CreateUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	concerns(c, created.User.ID)
 	return ok(c, models.CodeCreated, fiber.Map{
 		"user":  toUserJSON(&created.User),
 		"token": toTokenJSON(created.Token),
@@ -61,6 +62,7 @@ func (h *Handler) GetUser(c *fiber.Ctx) error {
 	if len(id) > 200 {
 		return models.FieldError("id", "id is longer than 200 characters")
 	}
+	concerns(c, id)
 	u, err := h.Store.GetUser(c.UserContext(), mode(c), id)
 	if err != nil {
 		return err

@@ -81,6 +81,6 @@ func (h *Handler) AccountPassword(c *fiber.Ctx) error {
 	}
 	h.log.Info("console password changed", "request_id", c.Locals(requestIDKey), "operator", s.Operator.Email, "ip", ip)
 	h.audit(c, models.AuditPasswordChanged, "operator", s.OperatorID, s.Operator.Email)
-	return h.renderAccount(c, fiber.StatusOK, nil, &views.Flash{Kind: "ok",
-		Text: "Your password is changed. Every other browser signed in as you was signed out."})
+	return h.redirectOnce(c, "/account", &views.Flash{Kind: "ok",
+		Text: "Your password is changed. Every other browser signed in as you was signed out."}, nil)
 }

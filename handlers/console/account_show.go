@@ -15,7 +15,9 @@ func (h *Handler) AccountShow(c *fiber.Ctx) error {
 func (h *Handler) renderAccount(c *fiber.Ctx, status int, errs map[string]string, flash *views.Flash) error {
 	op := session(c).Operator
 	p := h.page(c, "Your account", "account")
-	p.Flash = flash
+	if flash != nil {
+		p.Flash = flash
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return render(c, status, views.Account(p, views.AccountView{
 		Email: op.Email, Role: string(op.Role), CreatedAt: op.CreatedAt, LastLoginAt: op.LastLoginAt, Errors: errs,

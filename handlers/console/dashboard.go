@@ -25,7 +25,7 @@ func (h *Handler) Dashboard(c *fiber.Ctx) error {
 	v := views.DashboardView{
 		Users: d.Users, ActiveTokens: d.ActiveTokens,
 		Succeeded: d.Deliveries24h[models.DeliverySucceeded], Failed: d.Deliveries24h[models.DeliveryFailed],
-		Pending: d.Deliveries24h[models.DeliveryPending], Endpoints: d.Endpoints, FailingEndpoints: d.FailingEndpoints,
+		Retrying: d.Retrying24h, Pending: max(0, d.Deliveries24h[models.DeliveryPending]-d.Retrying24h), Endpoints: d.Endpoints, FailingEndpoints: d.FailingEndpoints,
 		Chart:       views.BuildChart(hours, 960, 170),
 		RecentUsers: userRows(recent.Items),
 	}

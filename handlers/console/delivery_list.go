@@ -20,13 +20,13 @@ func (h *Handler) DeliveryList(c *fiber.Ctx) error {
 		Status: strings.ToUpper(strings.TrimSpace(c.Query("status"))), EndpointID: strings.TrimSpace(c.Query("endpoint")),
 		EventType: strings.TrimSpace(c.Query("type")), UserID: strings.TrimSpace(c.Query("user")),
 		From: strings.TrimSpace(c.Query("from")), To: strings.TrimSpace(c.Query("to")),
-		Statuses: models.DeliveryStatuses, EventTypes: models.EventTypes, Errors: map[string]string{},
+		Statuses: models.DeliveryFilterStatuses, EventTypes: models.EventTypes, Errors: map[string]string{},
 	}
 	v.Filtered = v.Status != "" || v.EndpointID != "" || v.EventType != "" || v.UserID != "" || v.From != "" || v.To != ""
 	f := models.DeliveryFilter{Size: deliveriesPageSize}
 	var err error
 	if f.Status, err = models.ParseDeliveryStatus(v.Status); err != nil {
-		v.Errors["status"] = "Choose PENDING, SUCCEEDED or FAILED."
+		v.Errors["status"] = "Choose PENDING, RETRYING, SUCCEEDED or FAILED."
 	}
 	if f.EventType, err = models.ParseEventType("type", v.EventType); err != nil {
 		v.Errors["type"] = "Choose one of the contract's event types."

@@ -16,7 +16,7 @@ func (h *Handler) DeliveryResend(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err, nil)
 	}
-	ok, err := h.confirmed(c, false, views.ConfirmView{
+	ok, err := h.confirmedInProduction(c, views.ConfirmView{
 		Title: "Resend delivery " + d.Delivery.ID + "?",
 		Message: "The " + d.Delivery.EventType + " event " + d.Delivery.EventID + " is sent once more to " + d.Endpoint.URL +
 			", with the same event id, so a receiver that already has it can tell.",

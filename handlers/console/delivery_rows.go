@@ -40,7 +40,7 @@ func deliveryRow(d *models.Delivery, endpointName string) views.DeliveryListRow 
 	}
 	return views.DeliveryListRow{
 		ID: d.ID, EventID: d.EventID, EventType: d.EventType, UserID: d.UserID, Test: d.UserID == models.TestEventUserID,
-		EndpointID: d.EndpointID, Endpoint: endpointName, Status: d.Status, Attempts: d.AttemptCount,
+		EndpointID: d.EndpointID, Endpoint: endpointName, Status: d.Shown(), Attempts: d.AttemptCount,
 		LastCode: d.LastStatusCode, LastError: d.LastError, NextAttemptAt: d.NextAttemptAt, CreatedAt: d.CreatedAt,
 	}
 }
@@ -49,7 +49,7 @@ func deliveryRow(d *models.Delivery, endpointName string) views.DeliveryListRow 
 // makes it refresh itself.
 func anyPending(rows []views.DeliveryListRow) bool {
 	for _, r := range rows {
-		if r.Status == models.DeliveryPending {
+		if r.Status == models.DeliveryPending || r.Status == models.DeliveryRetrying {
 			return true
 		}
 	}

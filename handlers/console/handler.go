@@ -24,6 +24,7 @@ type Handler struct {
 	idle     time.Duration
 	assets   *static.Assets
 	throttle *loginThrottle
+	once     *onceStore
 }
 
 // Options configure the console.
@@ -41,7 +42,7 @@ func New(o Options) *Handler {
 	}
 	return &Handler{
 		store: o.Store, log: o.Log, idle: o.SessionIdle, assets: o.Assets,
-		throttle: newLoginThrottle(o.Store.Now),
+		throttle: newLoginThrottle(o.Store.Now), once: &onceStore{},
 	}
 }
 
@@ -80,7 +81,7 @@ func (h *Handler) page(c *fiber.Ctx, title, section string) views.Page {
 		Title: title, Section: section, Mode: string(s.Mode),
 		Operator: s.Operator.Email, Role: string(s.Operator.Role), CSRF: s.CSRFToken,
 		CSS: h.assets.URL("console.css"), JS: h.assets.URL("console.js"),
-		Now: h.store.Now(), Can: perms(s.Operator.Role),
+		Now: h.store.Now(), Can: perms(s.Operator.Role), Flash: h.taken(c).flash,
 	}
 }
 

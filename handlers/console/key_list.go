@@ -13,6 +13,9 @@ func (h *Handler) KeyList(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err, nil)
 	}
+	if nk, ok := onceSecret[views.NewKey](h, c); ok {
+		v.NewKey = &nk
+	}
 	p := h.page(c, "API keys", "keys")
 	if k := c.Query("revoked"); k != "" {
 		for _, row := range v.Items {
@@ -51,12 +54,7 @@ func (h *Handler) KeyCreate(c *fiber.Ctx) error {
 		})
 	}
 	h.audit(c, models.AuditKeyCreated, "api_key", k.ID, k.Key+" "+k.Name)
-	v, err := h.keysView(c)
-	if err != nil {
-		return h.fail(c, err, nil)
-	}
-	v.NewKey = &views.NewKey{Name: k.Name, Key: k.Key, Secret: k.Secret}
-	return renderSecret(c, fiber.StatusCreated, views.Keys(h.page(c, "API keys", "keys"), v))
+	return h.redirectOnce(c, "/keys", nil, views.NewKey{Name: k.Name, Key: k.Key, Secret: k.Secret})
 }
 
 // KeyRevoke revokes a key of the mode, after confirmation.
@@ -75,7 +73,7 @@ func (h *Handler) KeyRevoke(c *fiber.Ctx) error {
 	if key == nil {
 		return h.fail(c, models.NotFound("API key", c.Params("id")), nil)
 	}
-	ok, err := h.confirmed(c, true, views.ConfirmView{
+	ok, err := h.confirmed(c, views.ConfirmView{
 		Title:   "Revoke API key " + key.Key + "?",
 		Message: "Every request made with “" + key.Name + "” will be refused from now on. This cannot be undone; create a new key to replace it.",
 		Button:  "Revoke key", Cancel: "/keys",

@@ -25,7 +25,9 @@ func (h *Handler) renderOperators(c *fiber.Ctx, status int, v views.OperatorsVie
 		})
 	}
 	p := h.page(c, "Operators", "operators")
-	p.Flash = flash
+	if flash != nil {
+		p.Flash = flash
+	}
 	return render(c, status, views.Operators(p, v))
 }
 
@@ -48,8 +50,7 @@ func (h *Handler) OperatorCreate(c *fiber.Ctx) error {
 		})
 	}
 	h.audit(c, models.AuditOperatorCreated, "operator", op.ID, op.Email+" as "+string(op.Role))
-	return h.renderOperators(c, fiber.StatusCreated, views.OperatorsView{Role: string(models.RoleSupport)},
-		&views.Flash{Kind: "ok", Text: op.Email + " can now sign in as " + string(op.Role) + "."})
+	return h.redirectOnce(c, "/operators", &views.Flash{Kind: "ok", Text: op.Email + " can now sign in as " + string(op.Role) + "."}, nil)
 }
 
 // OperatorDisable stops an operator from signing in and ends their sessions.
@@ -61,7 +62,7 @@ func (h *Handler) OperatorDisable(c *fiber.Ctx) error {
 	if op.ID == session(c).OperatorID {
 		return h.errorPage(c, fiber.StatusBadRequest, "You cannot disable yourself; ask another admin.")
 	}
-	ok, err := h.confirmed(c, true, views.ConfirmView{
+	ok, err := h.confirmed(c, views.ConfirmView{
 		Title: "Disable " + op.Email + "?", Message: "They are signed out everywhere and can no longer sign in.",
 		Button: "Disable operator", Cancel: "/operators",
 	})
@@ -69,8 +70,11 @@ func (h *Handler) OperatorDisable(c *fiber.Ctx) error {
 		return err
 	}
 	if _, err := h.store.DisableOperator(c.UserContext(), op.ID); err != nil {
-		return h.fail(c, err, nil)
+		return h.fail(c, err, func(_, msg string) error {
+			return h.renderOperators(c, fiber.StatusConflict, views.OperatorsView{Role: string(models.RoleSupport)},
+				&views.Flash{Kind: "bad", Text: sentence(msg)})
+		})
 	}
 	h.audit(c, models.AuditOperatorOff, "operator", op.ID, op.Email)
-	return c.Redirect("/operators", fiber.StatusSeeOther)
+	return h.redirectOnce(c, "/operators", &views.Flash{Kind: "ok", Text: op.Email + " is disabled and signed out everywhere."}, nil)
 }

@@ -29,6 +29,6 @@ func (h *Handler) OperatorPasswordReset(c *fiber.Ctx) error {
 		})
 	}
 	h.audit(c, models.AuditPasswordReset, "operator", op.ID, op.Email+": signed out everywhere")
-	return h.renderOperator(c, fiber.StatusOK, op.ID, views.OperatorView{}, &views.Flash{Kind: "ok",
-		Text: op.Email + " has a new password and was signed out everywhere. Share it with them safely."})
+	return h.redirectOnce(c, "/operators/"+op.ID, &views.Flash{Kind: "ok",
+		Text: op.Email + " has a new password and was signed out everywhere. Share it with them safely."}, nil)
 }

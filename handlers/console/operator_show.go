@@ -50,7 +50,9 @@ func (h *Handler) renderOperator(c *fiber.Ctx, status int, id string, forms view
 	}
 	v.Audit = auditRows(audit.Items)
 	p := h.page(c, op.Email, "operators")
-	p.Flash = flash
+	if flash != nil {
+		p.Flash = flash
+	}
 	return render(c, status, views.OperatorShow(p, v))
 }
 
@@ -78,7 +80,7 @@ func (h *Handler) OperatorRole(c *fiber.Ctx) error {
 	if before.Role != op.Role {
 		h.audit(c, models.AuditOperatorRole, "operator", op.ID, op.Email+": "+string(before.Role)+" → "+string(op.Role))
 	}
-	return h.renderOperator(c, fiber.StatusOK, id, views.OperatorView{}, &views.Flash{Kind: "ok", Text: op.Email + " is now " + string(op.Role) + "."})
+	return h.redirectOnce(c, "/operators/"+id, &views.Flash{Kind: "ok", Text: op.Email + " is now " + string(op.Role) + "."}, nil)
 }
 
 // OperatorSessionsRevoke signs an operator out everywhere; they may sign in again.
@@ -90,7 +92,7 @@ func (h *Handler) OperatorSessionsRevoke(c *fiber.Ctx) error {
 	if op.ID == session(c).OperatorID {
 		return h.errorPage(c, fiber.StatusBadRequest, "Sign yourself out from the Sessions page, one browser at a time.")
 	}
-	ok, err := h.confirmed(c, false, views.ConfirmView{
+	ok, err := h.confirmed(c, views.ConfirmView{
 		Title: "Sign " + op.Email + " out everywhere?", Message: "Every browser they are signed in with must sign in again.",
 		Button: "Sign out everywhere", Cancel: "/operators/" + op.ID,
 	})
@@ -102,5 +104,5 @@ func (h *Handler) OperatorSessionsRevoke(c *fiber.Ctx) error {
 		return h.fail(c, err, nil)
 	}
 	h.audit(c, models.AuditSessionsRevoked, "operator", op.ID, op.Email+": "+strconv.Itoa(n)+" sessions")
-	return h.renderOperator(c, fiber.StatusOK, op.ID, views.OperatorView{}, &views.Flash{Kind: "ok", Text: op.Email + " was signed out of " + strconv.Itoa(n) + " sessions."})
+	return h.redirectOnce(c, "/operators/"+op.ID, &views.Flash{Kind: "ok", Text: op.Email + " was signed out of " + views.Plural(n, "session", "sessions") + "."}, nil)
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -10,7 +11,9 @@ import (
 	"tokendesk/views"
 )
 
-// Search takes anything from a support ticket and lands on its page.
+// Search takes anything from a support ticket and lands on its page; when
+// several things match it lists them with what matched, and when nothing
+// does it says what the text was tried as.
 func (h *Handler) Search(c *fiber.Ctx) error {
 	q := strings.TrimSpace(c.Query("q"))
 	if q == "" {
@@ -35,21 +38,27 @@ func (h *Handler) Search(c *fiber.Ctx) error {
 		return c.Redirect("/deliveries/"+url.PathEscape(r.ID), fiber.StatusSeeOther)
 	case models.FoundEndpoint:
 		return c.Redirect("/webhooks/"+url.PathEscape(r.ID), fiber.StatusSeeOther)
+	case models.FoundRequest:
+		return c.Redirect("/requests/"+url.PathEscape(r.ID), fiber.StatusSeeOther)
 	case models.FoundRawToken:
-		return h.inspect(c, q)
-	case models.FoundMetadata:
-		v.Message = "Several users have this metadata value:"
-		v.Users = r.Users
-		if len(r.Users) > 5 {
-			v.Users = r.Users[:5]
-			v.Message = "More than five users have this metadata value; the first five:"
+		return h.inspect(c, r.ID)
+	case models.FoundSeveral:
+		v.Message = "Several users have a metadata value equal to this, in any letter case:"
+		if r.Prefix {
+			v.Message = "No metadata value equals this; these start with it:"
 		}
-		v.Message += " (see all under Users with the metadata filter)"
+		if r.More {
+			v.Message += " (the first " + strconv.Itoa(len(r.Hits)) + "; narrow the text to see others)"
+		}
+		for _, hit := range r.Hits {
+			v.Hits = append(v.Hits, views.SearchHit{What: "User", Href: "/users/" + url.PathEscape(hit.ID), ID: hit.ID, Field: hit.Field, Value: hit.Value})
+		}
 	case models.FoundOtherMode:
 		v.Message = "This " + string(r.OtherKind) + " exists, but in " + string(r.OtherMode) + ", not in " + string(mode(c)) + "."
 		v.OtherMode = string(r.OtherMode)
 	default:
-		v.Message = "Nothing in " + string(mode(c)) + " matches: no user, token, event, delivery or endpoint has this id, and no user has this metadata value."
+		v.Message = "Nothing in " + string(mode(c)) + " matches."
+		v.Tried = r.Tried
 	}
 	return render(c, fiber.StatusOK, views.Search(p, v))
 }

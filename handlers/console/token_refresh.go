@@ -1,13 +1,16 @@
 package console
 
 import (
+	"net/url"
+
 	"github.com/gofiber/fiber/v2"
 
 	"tokendesk/models"
 	"tokendesk/views"
 )
 
-// TokenRefresh issues a new link token for the user and shows it once.
+// TokenRefresh issues a new link token for the user and shows it once, on
+// the user's page after the redirect.
 func (h *Handler) TokenRefresh(c *fiber.Ctx) error {
 	ctx, m := c.UserContext(), mode(c)
 	u, err := h.store.GetUser(ctx, m, c.Params("id"))
@@ -19,11 +22,6 @@ func (h *Handler) TokenRefresh(c *fiber.Ctx) error {
 		return h.fail(c, err, nil)
 	}
 	h.audit(c, models.AuditTokenRefreshed, "user", u.ID, "token "+tok.ID)
-	v, err := h.userView(c, u)
-	if err != nil {
-		return h.fail(c, err, nil)
-	}
-	v.NewToken = &views.NewToken{ID: tok.ID, AccessToken: tok.AccessToken, ExpiresAt: tok.ExpiresAt}
-	v.Highlight = tok.ID
-	return renderSecret(c, fiber.StatusCreated, views.UserShow(h.page(c, u.ID, "users"), v))
+	return h.redirectOnce(c, "/users/"+url.PathEscape(u.ID)+"#"+tok.ID, nil,
+		views.NewToken{ID: tok.ID, AccessToken: tok.AccessToken, ExpiresAt: tok.ExpiresAt})
 }

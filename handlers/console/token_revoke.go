@@ -16,7 +16,7 @@ func (h *Handler) TokenRevoke(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err, nil)
 	}
-	ok, err := h.confirmed(c, false, views.ConfirmView{
+	ok, err := h.confirmed(c, views.ConfirmView{
 		Title:   "Revoke token " + t.ID + "?",
 		Message: "The token will no longer start the widget for user " + t.UserID + ". A new one can be issued with Refresh token.",
 		Button:  "Revoke token", Cancel: "/users/" + t.UserID,

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -90,14 +91,9 @@ func (h *Handler) UserCreate(c *fiber.Ctx) error {
 		})
 	}
 	h.audit(c, models.AuditUserCreated, "user", created.User.ID, fmt.Sprintf("%d metadata pairs; first token %s", len(md), created.Token.ID))
-	v, err := h.userView(c, &created.User)
-	if err != nil {
-		return h.fail(c, err, nil)
-	}
-	v.NewToken = &views.NewToken{ID: created.Token.ID, AccessToken: created.Token.AccessToken, ExpiresAt: created.Token.ExpiresAt}
-	up := h.page(c, created.User.ID, "users")
-	up.Flash = &views.Flash{Kind: "ok", Text: "User created in " + string(mode(c)) + "."}
-	return renderSecret(c, fiber.StatusCreated, views.UserShow(up, v))
+	return h.redirectOnce(c, "/users/"+url.PathEscape(created.User.ID),
+		&views.Flash{Kind: "ok", Text: "User created in " + string(mode(c)) + "."},
+		views.NewToken{ID: created.Token.ID, AccessToken: created.Token.AccessToken, ExpiresAt: created.Token.ExpiresAt})
 }
 
 // fieldOf places a store error about externalMetadata.<key> beside its row.

@@ -13,6 +13,7 @@ const (
 	userEventsShown     = 20
 	userDeliveriesShown = 20
 	userAuditShown      = 30
+	userRequestsShown   = 20
 )
 
 // UserShow shows a user with metadata, tokens, events, deliveries and audit trail.
@@ -26,6 +27,9 @@ func (h *Handler) UserShow(c *fiber.Ctx) error {
 		return h.fail(c, err, nil)
 	}
 	v.Highlight = c.Query("highlight")
+	if nt, ok := onceSecret[views.NewToken](h, c); ok {
+		v.NewToken, v.Highlight = &nt, nt.ID
+	}
 	p := h.page(c, u.ID, "users")
 	if id := c.Query("revoked"); id != "" {
 		for _, t := range v.Tokens {
@@ -69,10 +73,15 @@ func (h *Handler) userView(c *fiber.Ctx, u *models.User) (views.UserView, error)
 			name = d.EndpointID
 		}
 		v.Deliveries = append(v.Deliveries, views.DeliveryRow{
-			ID: d.ID, EndpointID: d.EndpointID, Endpoint: name, Status: d.Status, Attempts: d.AttemptCount,
+			ID: d.ID, EndpointID: d.EndpointID, Endpoint: name, Status: d.Shown(), Attempts: d.AttemptCount,
 			LastCode: d.LastStatusCode, LastError: d.LastError, CreatedAt: d.CreatedAt,
 		})
 	}
+	reqs, err := h.store.ListAPIRequests(ctx, m, models.APIRequestFilter{UserID: &u.ID, Size: userRequestsShown})
+	if err != nil {
+		return v, err
+	}
+	v.Requests = requestRows(reqs.Items)
 	audit, err := h.store.ListAudit(ctx, models.AuditFilter{TargetID: u.ID, Size: userAuditShown})
 	if err != nil {
 		return v, err

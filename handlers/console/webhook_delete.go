@@ -8,14 +8,14 @@ import (
 )
 
 // WebhookDelete deletes an endpoint of the mode, after confirmation in
-// PRODUCTION. Its deliveries stay in the log.
+// either mode. Its deliveries stay in the log.
 func (h *Handler) WebhookDelete(c *fiber.Ctx) error {
 	ctx, m := c.UserContext(), mode(c)
 	ep, err := h.store.GetWebhookEndpoint(ctx, m, c.Params("id"))
 	if err != nil {
 		return h.fail(c, err, nil)
 	}
-	ok, err := h.confirmed(c, false, views.ConfirmView{
+	ok, err := h.confirmed(c, views.ConfirmView{
 		Title:   "Delete endpoint " + ep.Name + "?",
 		Message: "Nothing more is sent to " + ep.URL + ", and its pending deliveries fail now. Its delivery history stays in the log. This cannot be undone.",
 		Button:  "Delete endpoint", Cancel: "/webhooks/" + ep.ID,
@@ -27,8 +27,7 @@ func (h *Handler) WebhookDelete(c *fiber.Ctx) error {
 		return h.fail(c, err, nil)
 	}
 	h.audit(c, models.AuditWebhookDeleted, "webhook", ep.ID, ep.Name+" → "+ep.URL)
-	p := h.page(c, "Webhooks", "webhooks")
-	return h.renderWebhookList(c, p, &views.Flash{Kind: "ok", Text: "Endpoint " + ep.Name + " deleted."})
+	return h.redirectOnce(c, "/webhooks", &views.Flash{Kind: "ok", Text: "Endpoint " + ep.Name + " deleted."}, nil)
 }
 
 // WebhookEnable turns an endpoint back on: re-enables one the server

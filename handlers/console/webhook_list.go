@@ -37,7 +37,9 @@ func (h *Handler) renderWebhookList(c *fiber.Ctx, p views.Page, flash *views.Fla
 		v.Items = append(v.Items, row)
 	}
 	v.FirstURL, v.NextURL = listURLs("/webhooks", url.Values{}, cur, page.NextCursor)
-	p.Flash = flash
+	if flash != nil {
+		p.Flash = flash
+	}
 	return render(c, fiber.StatusOK, views.Webhooks(p, v))
 }
 
@@ -51,7 +53,7 @@ func (h *Handler) webhookRow(ctx context.Context, m models.Mode, ep *models.Webh
 		ID: ep.ID, Name: ep.Name, URL: ep.URL, EventTypes: ep.EventTypes, Active: ep.Active,
 		DisabledAt: ep.DisabledAt, DisabledReason: ep.DisabledReason, FailingSince: ep.FailingSince, CreatedAt: ep.CreatedAt,
 		Health: views.WebhookHealth{
-			Succeeded: hl.Succeeded, Failed: hl.Failed, Pending: hl.Pending, Capped: hl.Capped,
+			Succeeded: hl.Succeeded, Failed: hl.Failed, Retrying: hl.Retrying, Pending: hl.Pending, Capped: hl.Capped,
 			LastSuccessAt: hl.LastSuccessAt, LastFailureAt: hl.LastFailureAt,
 		},
 	}

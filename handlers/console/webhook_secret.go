@@ -16,13 +16,8 @@ func (h *Handler) WebhookSecretReveal(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err, nil)
 	}
-	v, err := h.webhookView(c, ep)
-	if err != nil {
-		return h.fail(c, err, nil)
-	}
-	v.Secret = ep.Secret
 	h.audit(c, models.AuditSecretRevealed, "webhook", ep.ID, ep.Name)
-	return renderSecret(c, fiber.StatusOK, views.WebhookShow(h.page(c, ep.Name, "webhooks"), v))
+	return h.redirectOnce(c, "/webhooks/"+ep.ID, nil, shownSecret{EndpointID: ep.ID, Secret: ep.Secret})
 }
 
 // WebhookSecretRotate gives the endpoint a new secret (the one typed, or a
@@ -48,7 +43,7 @@ func (h *Handler) WebhookSecretRotate(c *fiber.Ctx) error {
 	}
 	// The confirmation page carries a typed secret: no cache may keep it.
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	ok, err := h.confirmed(c, false, views.ConfirmView{
+	ok, err := h.confirmed(c, views.ConfirmView{
 		Title:   "Rotate the secret of " + ep.Name + "?",
 		Message: "Requests are signed with the new secret and, for the next 24 hours, also with the current one. The receiver must switch to the new secret within 24 hours.",
 		Button:  "Rotate secret", Cancel: "/webhooks/" + ep.ID, Hidden: map[string]string{"secret": newSecret},
@@ -61,10 +56,12 @@ func (h *Handler) WebhookSecretRotate(c *fiber.Ctx) error {
 		return h.fail(c, err, func(_, msg string) error { return again(sentence(msg)) })
 	}
 	h.audit(c, models.AuditSecretRotated, "webhook", ep.ID, ep.Name+"; the old secret signs until "+models.FormatTime(*updated.PreviousSecretUntil))
-	v, err := h.webhookView(c, updated)
-	if err != nil {
-		return h.fail(c, err, nil)
-	}
-	v.Secret, v.SecretRotated = updated.Secret, true
-	return renderSecret(c, fiber.StatusOK, views.WebhookShow(h.page(c, updated.Name, "webhooks"), v))
+	return h.redirectOnce(c, "/webhooks/"+ep.ID, nil, shownSecret{EndpointID: ep.ID, Secret: updated.Secret, Rotated: true})
+}
+
+// shownSecret is an endpoint's secret on its way to the page after the
+// redirect, shown there once.
+type shownSecret struct {
+	EndpointID, Secret string
+	Rotated            bool
 }

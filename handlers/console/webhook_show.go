@@ -23,6 +23,9 @@ func (h *Handler) WebhookShow(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err, nil)
 	}
+	if s, ok := onceSecret[shownSecret](h, c); ok && s.EndpointID == ep.ID {
+		v.Secret, v.SecretRotated = s.Secret, s.Rotated
+	}
 	p := h.page(c, ep.Name, "webhooks")
 	switch {
 	case c.Query("created") != "":

@@ -30,7 +30,7 @@ func (h *Handler) WebhookUpdate(c *fiber.Ctx) error {
 		return again(errs)
 	}
 	if ep.Active && !f.Active {
-		ok, err := h.confirmed(c, false, views.ConfirmView{
+		ok, err := h.confirmed(c, views.ConfirmView{
 			Title:   "Set " + ep.Name + " inactive?",
 			Message: "Nothing more is sent to " + ep.URL + ", and its pending deliveries fail now. You can recover them after enabling it again.",
 			Button:  "Set inactive", Cancel: "/webhooks/" + ep.ID, Hidden: f.hidden(),

@@ -1,0 +1,105 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// sqlInsertRequests writes a whole batch of the request log in one
+// statement from one JSON array: one call into SQLite per batch instead of
+// one per row, which is what keeps the log off the API's critical path
+// (see BenchmarkRefreshTokenRecorded).
+const sqlInsertRequests = `INSERT OR IGNORE INTO api_requests(id, mode, api_key_id, api_key, method, path, query, user_id,
+	status, error_code, error_message, duration_us, request_body, ip, created_at)
+SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
+	value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, value->>14 FROM json_each(?)`
+
+// RecordAPIRequests adds a batch of requests to the log in one transaction.
+// A request id seen twice keeps its first record.
+func (s *Store) RecordAPIRequests(ctx context.Context, rs []APIRequest) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		rows[i] = []any{r.ID, string(r.Mode), r.APIKeyID, r.APIKey, r.Method, r.Path, r.Query, r.UserID,
+			r.Status, r.ErrorCode, r.ErrorMessage, r.DurationUS, r.RequestBody, r.IP, ms(r.CreatedAt)}
+	}
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("encode request log batch: %w", err)
+	}
+	return s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(sqlInsertRequests, string(doc)).Error; err != nil {
+			return fmt.Errorf("record %d API requests: %w", len(rs), err)
+		}
+		return nil
+	})
+}
+
+// ListAPIRequests returns one page of mode's request log, newest first.
+// A user's or a key's requests come from their own index; errors from the
+// partial errors index; anything else from the mode's, filtered as read
+// within the time range.
+func (s *Store) ListAPIRequests(ctx context.Context, mode Mode, f APIRequestFilter) (*APIRequestPage, error) {
+	f.Size = pageSize(f.Size, DefaultPageSize)
+	q := s.read(ctx).Model(&APIRequest{}).Scopes(ScopeMode(mode))
+	if f.UserID != nil {
+		q = q.Where("user_id = ? AND user_id <> ''", *f.UserID)
+	}
+	if f.APIKeyID != nil {
+		q = q.Where("api_key_id = ?", *f.APIKeyID)
+	}
+	if f.Status != nil {
+		if f.Status.Errors() {
+			q = q.Where("status >= 400") // the partial index's own condition
+		}
+		q = q.Where("status BETWEEN ? AND ?", f.Status.Lo, f.Status.Hi)
+	}
+	if f.PathPrefix != nil {
+		q = q.Where("path LIKE ? ESCAPE '\\'", likePrefix(*f.PathPrefix))
+	}
+	var rs []APIRequest
+	if err := newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size).Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("list API requests: %w", err)
+	}
+	page := &APIRequestPage{}
+	page.Items, page.NextCursor = cutPage(rs, f.Size, func(r *APIRequest) (time.Time, string) { return r.CreatedAt, r.ID })
+	return page, nil
+}
+
+// GetAPIRequest returns one request of mode's log by its request id.
+func (s *Store) GetAPIRequest(ctx context.Context, mode Mode, id string) (*APIRequest, error) {
+	var r APIRequest
+	err := s.read(ctx).Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, NotFound("API request", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get API request %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+// PruneAPIRequests deletes up to limit requests of the log older than
+// before, oldest first, and says how many went. Small batches keep each
+// write transaction short, so the API's own writes never wait long.
+func (s *Store) PruneAPIRequests(ctx context.Context, before time.Time, limit int) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`DELETE FROM api_requests WHERE id IN (SELECT id FROM api_requests
+			WHERE mode IN ('SANDBOX', 'PRODUCTION') AND created_at < ? LIMIT ?)`, ms(before), limit)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune API requests before %s: %w", FormatTime(before), err)
+	}
+	return int(n), nil
+}

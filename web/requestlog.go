@@ -1,0 +1,161 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tokendesk/handlers/api"
+	"tokendesk/models"
+)
+
+// requestLog keeps every authenticated API request in the database without
+// making the request wait for it: the middleware hands the record to a
+// channel, and one goroutine writes whatever has gathered as one batch (one
+// statement, one transaction). Under load the batches grow and the cost per
+// request falls; idle, a request is written within flushEvery.
+type requestLog struct {
+	store *models.Store
+	log   *slog.Logger
+	in    chan models.APIRequest
+	wg    sync.WaitGroup
+	// mu guards closed: a request still running when shutdown gives up
+	// waiting must not send on the closed channel.
+	mu     sync.RWMutex
+	closed bool
+}
+
+const (
+	requestLogBuffer = 16384 // records waiting; beyond it a request waits for room rather than lose its record
+	requestLogBatch  = 2000
+	flushEvery       = 100 * time.Millisecond
+)
+
+func newRequestLog(store *models.Store, log *slog.Logger) *requestLog {
+	l := &requestLog{store: store, log: log, in: make(chan models.APIRequest, requestLogBuffer)}
+	l.wg.Add(1)
+	go l.run()
+	return l
+}
+
+// add queues one record; after close it is dropped.
+func (l *requestLog) add(r models.APIRequest) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if !l.closed {
+		l.in <- r
+	}
+}
+
+// close writes what is queued and stops.
+func (l *requestLog) close() {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.in)
+	}
+	l.mu.Unlock()
+	l.wg.Wait()
+}
+
+func (l *requestLog) run() {
+	defer l.wg.Done()
+	batch := make([]models.APIRequest, 0, requestLogBatch)
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := l.store.RecordAPIRequests(context.Background(), batch); err != nil {
+			l.log.Error("request log write failed", "requests", len(batch), "error", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case r, ok := <-l.in:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, r)
+			if len(batch) >= requestLogBatch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+
+// recordAPIRequests is the API's middleware that hands each answered
+// request to the request log. Requests without a valid key belong to no
+// mode, so no console page could show them; they are only in the process
+// log. Strings are copied: fasthttp reuses its buffers once the handler
+// returns, and the record is written later.
+func (a *App) recordAPIRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	answerNow(c, c.Next())
+	f := api.FactsOf(c)
+	if f.Mode == "" || a.cfg.noRequestLog {
+		return nil
+	}
+	rid, _ := c.Locals(api.LocalRequestID).(string)
+	r := models.APIRequest{
+		ID: rid, Mode: f.Mode, APIKeyID: f.KeyID, APIKey: f.Key,
+		Method: strings.Clone(c.Method()), Path: strings.Clone(c.Path()), Query: truncateString(string(c.Request().URI().QueryString()), 1000),
+		UserID: strings.Clone(f.UserID), Status: c.Response().StatusCode(),
+		ErrorCode: f.ErrorCode, ErrorMessage: strings.Clone(f.ErrorMessage),
+		DurationUS: time.Since(start).Microseconds(), IP: strings.Clone(c.IP()), CreatedAt: a.store.Now(),
+	}
+	switch r.Method {
+	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete:
+		r.RequestBody = models.RedactBody(c.Body())
+	}
+	a.reqlog.add(r)
+	return nil
+}
+
+// truncateString copies at most n bytes of s.
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.Clone(s)
+}
+
+// pruneRequests deletes requests older than the retention at start and then
+// every period, in small batches, until ctx ends.
+func (a *App) pruneRequests(ctx context.Context, period time.Duration) {
+	defer close(a.pruned)
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		total := 0
+		for ctx.Err() == nil {
+			n, err := a.store.PruneAPIRequests(ctx, a.store.Now().Add(-a.cfg.RequestRetention), 5000)
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.Error("request log pruning failed", "error", err)
+				}
+				break
+			}
+			if total += n; n < 5000 {
+				break
+			}
+		}
+		if total > 0 {
+			a.log.Info("deleted old API requests from the request log", "count", total)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
