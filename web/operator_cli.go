@@ -11,12 +11,28 @@ import (
 	"tokendesk/models"
 )
 
+const operatorUsage = `Usage:
+  tokendesk operator create --email E --password P --role admin|developer|support
+  tokendesk operator list
+  tokendesk operator disable EMAIL              signs them out everywhere
+  tokendesk operator password --password P EMAIL   sets it and signs them out everywhere
+Each takes --db (TOKENDESK_DB); "tokendesk operator create --help" shows a command's flags.
+`
+
 // operator runs "tokendesk operator create|list|disable|password".
 func (cli *CLI) operator(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("say create, list, disable or password")
+		return errors.New("say create, list, disable or password (tokendesk operator --help)")
 	}
 	sub, args := args[0], args[1:]
+	if cli.subcommandHelp(sub, operatorUsage) {
+		return nil
+	}
+	switch sub {
+	case "create", "list", "disable", "password":
+	default:
+		return fmt.Errorf("there is no operator command %q: say create, list, disable or password", sub)
+	}
 	var email, password, role string
 	store, rest, err := cli.openStore("tokendesk operator "+sub, args, func(fs *flag.FlagSet) {
 		if sub == "create" {
@@ -79,9 +95,17 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		if len(rest) != 1 {
 			return errors.New("say whom to disable: tokendesk operator disable EMAIL")
 		}
-		op, err := store.DisableOperator(ctx, rest[0])
+		was, err := store.FindOperator(ctx, rest[0])
 		if err != nil {
 			return err
+		}
+		op, err := store.DisableOperator(ctx, was.ID)
+		if err != nil {
+			return err
+		}
+		if was.DisabledAt != nil {
+			fmt.Fprintf(cli.Stdout, "%s was already disabled, since %s.\n", op.Email, models.FormatTime(*was.DisabledAt))
+			return nil
 		}
 		fmt.Fprintf(cli.Stdout, "Disabled %s: signed out everywhere, and can no longer sign in.\n", op.Email)
 		return nil
@@ -112,7 +136,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		fmt.Fprintf(cli.Stdout, "Set a new password for %s and signed them out everywhere. %s.\n", op.Email, status)
 		return nil
 	}
-	return fmt.Errorf("unknown operator command %q: say create, list, disable or password", sub)
+	return nil
 }
 
 // printConsoleBanner tells how to sign in to the console, and on the first
