@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,12 +42,12 @@ Usage:
 Every command takes --db (TOKENDESK_DB). Run "tokendesk serve -h" for all settings.
 `
 
+// commands are the subcommands Main knows, for finding one after global flags.
+var commands = map[string]bool{"serve": true, "apikey": true, "operator": true, "help": true}
+
 // Main runs the command in args and returns the process exit code.
 func (cli *CLI) Main(ctx context.Context, args []string) int {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
+	cmd, args := splitCommand(args)
 	var err error
 	switch cmd {
 	case "serve":
@@ -58,17 +60,71 @@ func (cli *CLI) Main(ctx context.Context, args []string) int {
 		fmt.Fprint(cli.Stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(cli.Stderr, "tokendesk: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(cli.Stderr, "tokendesk: there is no command %q.\n\n%s", cmd, usage)
 		return 2
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(cli.Stderr, "tokendesk %s: %v\n", cmd, err)
+		fmt.Fprintf(cli.Stderr, "tokendesk %s: %s\n", cmd, cliSentence(err))
 		return 1
 	}
 	return 0
+}
+
+// splitCommand finds the subcommand, which may follow global flags
+// ("tokendesk --db x.db apikey list"); those flags move after it, where
+// its own flag set reads them. No command word at all means serve.
+func splitCommand(args []string) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "-h" || a == "--help" {
+			if i == 0 {
+				return "help", nil
+			}
+			continue
+		}
+		if !strings.HasPrefix(a, "-") {
+			if !commands[a] {
+				return a, nil
+			}
+			rest := append(append([]string{}, args[i+1:]...), args[:i]...)
+			return a, rest
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") || isBoolOption(name) {
+			continue
+		}
+		i++ // the flag's value
+	}
+	return "serve", args
+}
+
+func isBoolOption(name string) bool {
+	for _, o := range options() {
+		if o.name == name {
+			return o.kind == "bool"
+		}
+	}
+	return false
+}
+
+// cliSentence is an error as a person reads it: a domain error's message
+// without its API code, beginning with a capital.
+func cliSentence(err error) string {
+	msg := err.Error()
+	if e, ok := models.AsError(err); ok {
+		msg = e.Message
+		if e.Field != "" && !strings.Contains(msg, e.Field) {
+			msg = "--" + e.Field + ": " + msg
+		}
+	}
+	if msg == "" {
+		return msg
+	}
+	// No full stop added: many messages end with a command to paste.
+	return strings.ToUpper(msg[:1]) + msg[1:]
 }
 
 // program is the command to show in hints, so they can be pasted as printed.
@@ -115,6 +171,8 @@ func (cli *CLI) serve(ctx context.Context, args []string) error {
 }
 
 // openStore opens the database named by the shared flags for a subcommand.
+// The database must exist: a typo in --db would otherwise create an empty
+// one and answer from it (an empty key list, "no operator").
 func (cli *CLI) openStore(name string, args []string, extra func(fs *flag.FlagSet)) (*models.Store, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(cli.Stderr)
@@ -129,11 +187,23 @@ func (cli *CLI) openStore(name string, args []string, extra func(fs *flag.FlagSe
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
+	if _, err := os.Stat(*db); errors.Is(err, iofs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("there is no database at %s; give --db the path of the server's database (the server creates it on its first start: %s serve --db %s)", *db, cli.program(), *db)
+	}
 	s, err := models.Open(models.Options{Path: *db, TenantID: cli.Getenv("TOKENDESK_TENANT_ID")})
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, fs.Args(), nil
+}
+
+// subcommandHelp answers "tokendesk apikey --help" and the like.
+func (cli *CLI) subcommandHelp(sub string, lines string) bool {
+	if sub != "-h" && sub != "--help" && sub != "help" {
+		return false
+	}
+	fmt.Fprint(cli.Stdout, lines)
+	return true
 }
 
 // apiKeyJSON is the --json shape of a key.
@@ -159,11 +229,24 @@ func toAPIKeyJSON(k *models.APIKey) apiKeyJSON {
 	return j
 }
 
+const apikeyUsage = `Usage:
+  tokendesk apikey create --mode SANDBOX|PRODUCTION --name NAME [--json]   make a key; prints its secret once
+  tokendesk apikey list [--json]                                           keys of both modes
+  tokendesk apikey revoke KEY_OR_ID                                        takes effect at once
+Each takes --db (TOKENDESK_DB); "tokendesk apikey create --help" shows a command's flags.
+`
+
 func (cli *CLI) apikey(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("say create, list or revoke")
+		return errors.New("say create, list or revoke (tokendesk apikey --help)")
 	}
 	sub, args := args[0], args[1:]
+	if cli.subcommandHelp(sub, apikeyUsage) {
+		return nil
+	}
+	if sub != "create" && sub != "list" && sub != "revoke" {
+		return fmt.Errorf("there is no apikey command %q: say create, list or revoke", sub)
+	}
 	var modeName, name string
 	var asJSON bool
 	store, rest, err := cli.openStore("tokendesk apikey "+sub, args, func(fs *flag.FlagSet) {
@@ -224,14 +307,19 @@ func (cli *CLI) apikey(ctx context.Context, args []string) error {
 		if len(rest) != 1 {
 			return errors.New("say which key to revoke: tokendesk apikey revoke KEY_OR_ID")
 		}
+		before := store.Now()
 		k, err := store.RevokeAPIKey(ctx, "", rest[0])
 		if err != nil {
 			return err
 		}
+		if k.RevokedAt != nil && k.RevokedAt.Before(before.Truncate(time.Millisecond)) {
+			fmt.Fprintf(cli.Stdout, "%s API key %s (%s) was already revoked, on %s.\n", k.Mode, k.Key, k.Name, models.FormatTime(*k.RevokedAt))
+			return nil
+		}
 		fmt.Fprintf(cli.Stdout, "Revoked %s API key %s (%s).\n", k.Mode, k.Key, k.Name)
 		return nil
 	}
-	return fmt.Errorf("unknown apikey command %q: say create, list or revoke", sub)
+	return nil
 }
 
 func orDash(s string) string {

@@ -11,12 +11,29 @@ import (
 	"tokendesk/models"
 )
 
+const operatorUsage = `Usage:
+  tokendesk operator create --email E --password P --role admin|developer|support
+  tokendesk operator list
+  tokendesk operator disable EMAIL                  signs them out everywhere
+  tokendesk operator enable EMAIL                   lets a disabled operator sign in again
+  tokendesk operator password --password P EMAIL    sets it and signs them out everywhere
+Each takes --db (TOKENDESK_DB); "tokendesk operator create --help" shows a command's flags.
+`
+
 // operator runs "tokendesk operator create|list|disable|enable|password".
 func (cli *CLI) operator(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("say create, list, disable, enable or password")
+		return errors.New("say create, list, disable, enable or password (tokendesk operator --help)")
 	}
 	sub, args := args[0], args[1:]
+	if cli.subcommandHelp(sub, operatorUsage) {
+		return nil
+	}
+	switch sub {
+	case "create", "list", "disable", "enable", "password":
+	default:
+		return fmt.Errorf("there is no operator command %q: say create, list, disable, enable or password", sub)
+	}
 	var email, password, role string
 	store, rest, err := cli.openStore("tokendesk operator "+sub, args, func(fs *flag.FlagSet) {
 		if sub == "create" {
@@ -79,9 +96,17 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		if len(rest) != 1 {
 			return errors.New("say whom to disable: tokendesk operator disable EMAIL")
 		}
-		op, err := store.DisableOperator(ctx, rest[0])
+		was, err := store.FindOperator(ctx, rest[0])
 		if err != nil {
-			return cliSentence(err)
+			return err
+		}
+		if was.DisabledAt != nil {
+			fmt.Fprintf(cli.Stdout, "%s was already disabled, since %s.\n", was.Email, models.FormatTime(*was.DisabledAt))
+			return nil
+		}
+		op, err := store.DisableOperator(ctx, was.ID)
+		if err != nil {
+			return err
 		}
 		if err := store.Audit(ctx, models.AuditEntry{Action: models.AuditOperatorOff, OperatorEmail: "command line",
 			TargetType: "operator", TargetID: op.ID, Detail: op.Email + " (command line)"}); err != nil {
@@ -95,7 +120,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		}
 		op, err := store.EnableOperator(ctx, rest[0])
 		if err != nil {
-			return cliSentence(err)
+			return err
 		}
 		if err := store.Audit(ctx, models.AuditEntry{Action: models.AuditOperatorOn, OperatorEmail: "command line",
 			TargetType: "operator", TargetID: op.ID, Detail: op.Email + " (command line)"}); err != nil {
@@ -114,7 +139,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		}
 		op, err := store.FindOperator(ctx, rest[0])
 		if err != nil {
-			return cliSentence(err)
+			return err
 		}
 		if err := store.SetOperatorPassword(ctx, op.ID, password, ""); err != nil {
 			return err
@@ -130,16 +155,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		fmt.Fprintf(cli.Stdout, "Set a new password for %s and signed them out everywhere. %s.\n", op.Email, status)
 		return nil
 	}
-	return fmt.Errorf("unknown operator command %q: say create, list, disable, enable or password", sub)
-}
-
-// cliSentence turns a domain error into the sentence a shell user reads,
-// without the API's code.
-func cliSentence(err error) error {
-	if e, ok := models.AsError(err); ok {
-		return errors.New(e.Message)
-	}
-	return err
+	return nil
 }
 
 // printConsoleBanner tells how to sign in to the console, and on the first

@@ -11,8 +11,21 @@ import (
 	"tokendesk/models"
 )
 
-func TestOperatorCommands(t *testing.T) {
+// existingDB makes a database as the server's first start would, for the
+// commands, which refuse a path where there is none.
+func existingDB(t *testing.T) string {
+	t.Helper()
 	db := filepath.Join(t.TempDir(), "cli.db")
+	s, err := models.Open(models.Options{Path: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return db
+}
+
+func TestOperatorCommands(t *testing.T) {
+	db := existingDB(t)
 	run := func(args ...string) (int, string) {
 		var out bytes.Buffer
 		cli := &CLI{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out}
@@ -30,17 +43,18 @@ func TestOperatorCommands(t *testing.T) {
 		{"create refuses an unknown role", []string{"operator", "create", "--email", "x@example.com", "--password", "long-enough-pw", "--role", "root"}, 1, "--role must be admin, developer or support"},
 		{"create refuses a short password", []string{"operator", "create", "--email", "x@example.com", "--password", "short", "--role", "support"}, 1, "--password: password must be at least 10 characters"},
 		{"disable stops the operator", []string{"operator", "disable", "dev@example.com"}, 0, "Disabled dev@example.com"},
+		{"disable again says it already was", []string{"operator", "disable", "dev@example.com"}, 0, "dev@example.com was already disabled, since "},
 		{"list shows the operator as disabled", []string{"operator", "list"}, 0, "disabled"},
-		{"disable says when there is no such operator", []string{"operator", "disable", "nobody@example.com"}, 1, "no operator"},
+		{"disable says when there is no such operator", []string{"operator", "disable", "nobody@example.com"}, 1, "No operator"},
 		{"password refuses a short password", []string{"operator", "password", "--password", "short", "dev@example.com"}, 1, "--password: password must be at least 10 characters"},
-		{"password asks whose password to set", []string{"operator", "password", "--password", "a-new-long-password"}, 1, "say whose password to set"},
-		{"password takes its flags before the email", []string{"operator", "password", "dev@example.com", "--password", "a-new-long-password"}, 1, "say whose password to set"},
-		{"password says when there is no such operator", []string{"operator", "password", "--password", "a-new-long-password", "nobody@example.com"}, 1, "no operator"},
+		{"password asks whose password to set", []string{"operator", "password", "--password", "a-new-long-password"}, 1, "Say whose password to set"},
+		{"password takes its flags before the email", []string{"operator", "password", "dev@example.com", "--password", "a-new-long-password"}, 1, "Say whose password to set"},
+		{"password says when there is no such operator", []string{"operator", "password", "--password", "a-new-long-password", "nobody@example.com"}, 1, "No operator"},
 		{"password sets it and says a disabled operator stays disabled", []string{"operator", "password", "--password", "a-new-long-password", "DEV@example.com"}, 0,
 			"Set a new password for dev@example.com and signed them out everywhere. They stay disabled"},
 		{"enable lets a disabled operator sign in again", []string{"operator", "enable", "dev@example.com"}, 0, "Enabled dev@example.com"},
 		{"list shows the operator enabled again", []string{"operator", "list"}, 0, "enabled"},
-		{"enable says when there is no such operator", []string{"operator", "enable", "nobody@example.com"}, 1, "no operator"},
+		{"enable says when there is no such operator", []string{"operator", "enable", "nobody@example.com"}, 1, "No operator"},
 		{"create adds the only admin", []string{"operator", "create", "--email", "boss@example.com", "--password", "long-enough-pw", "--role", "admin"}, 0, "Created admin"},
 		{"disable refuses the last enabled admin in a sentence", []string{"operator", "disable", "boss@example.com"}, 1, "boss@example.com is the last enabled admin and cannot be disabled"},
 	} {
@@ -57,7 +71,7 @@ func TestOperatorCommands(t *testing.T) {
 }
 
 func TestOperatorPasswordCommandSignsInWithTheNewPassword(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "cli.db")
+	db := existingDB(t)
 	var out bytes.Buffer
 	cli := &CLI{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out}
 	for _, args := range [][]string{
