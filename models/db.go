@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/sqlite"
@@ -38,8 +39,14 @@ type Store struct {
 	// deliveries, so the dispatcher can start at once instead of polling.
 	OnDeliveriesQueued func()
 
-	keys  *keyRing
-	group *groupCommit
+	// Warnings are things found at open that the operator should hear
+	// about (files readable by others); the app logs them.
+	Warnings []string
+
+	path    string
+	keys    *keyRing
+	group   *groupCommit
+	commits atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
@@ -81,7 +88,12 @@ func Open(opts Options) (*Store, error) {
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
-	w, err := gorm.Open(sqlite.Open(dsn(opts.Path, true)), cfg)
+	warnings, err := prepareFiles(opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	registerDrivers()
+	w, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver, DSN: dsn(opts.Path, true)}), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
 	}
@@ -93,23 +105,19 @@ func Open(opts Options) (*Store, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	// Checkpoints copy the WAL into the database and fsync; run inside a
-	// commit they stall that request and every one queued behind the single
-	// writer. The writer never checkpoints; a background loop does (see
-	// checkpointLoop). If the connection is ever reopened it falls back to
-	// SQLite's automatic checkpoints, which is safe.
-	if err := w.Exec("PRAGMA wal_autocheckpoint = 0").Error; err != nil {
+	if err := wdb.Ping(); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
 	}
 
-	s := &Store{W: w, Now: func() time.Time { return time.Now().UTC() }, Rand: rand.Reader, TokenTTL: opts.TokenTTL}
+	s := &Store{W: w, Now: func() time.Time { return time.Now().UTC() }, Rand: rand.Reader, TokenTTL: opts.TokenTTL,
+		path: opts.Path, Warnings: warnings}
 	if err := s.migrate(context.Background()); err != nil {
 		wdb.Close()
 		return nil, err
 	}
 
-	r, err := gorm.Open(sqlite.Open(dsn(opts.Path, false)), cfg)
+	r, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: readerDriver, DSN: dsn(opts.Path, false)}), cfg)
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open database readers %s: %w", opts.Path, err)
@@ -172,7 +180,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // write runs fn in one immediate transaction on the writer.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.W.WithContext(ctx).Transaction(fn)
+	err := s.W.WithContext(ctx).Transaction(fn)
+	if err == nil {
+		s.commits.Add(1)
+	}
+	return err
 }
 
 // read gives a reader handle bound to ctx.
