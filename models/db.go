@@ -43,10 +43,11 @@ type Store struct {
 	// about (files readable by others); the app logs them.
 	Warnings []string
 
-	path    string
-	keys    *keyRing
-	group   *groupCommit
-	commits atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
+	path     string
+	keys     *keyRing
+	group    *groupCommit
+	commits  atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
+	diskFull atomic.Bool   // the last write failed for lack of space
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
@@ -180,11 +181,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // write runs fn in one immediate transaction on the writer.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	err := s.W.WithContext(ctx).Transaction(fn)
-	if err == nil {
-		s.commits.Add(1)
-	}
-	return err
+	return s.noteWrite(s.W.WithContext(ctx).Transaction(fn))
 }
 
 // read gives a reader handle bound to ctx.

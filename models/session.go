@@ -106,7 +106,9 @@ func (s *Store) LookupSession(ctx context.Context, raw string, idle time.Duratio
 			return tx.Model(&Session{}).Where("id = ?", out.ID).
 				Updates(map[string]any{"last_seen_at": ms(now), "expires_at": ms(out.ExpiresAt)}).Error
 		})
-		if err != nil {
+		// A session stays valid until its stored expiry when the disk is
+		// full: only the extension is lost, and nobody is signed out.
+		if err != nil && !IsDiskFull(err) {
 			return nil, fmt.Errorf("touch session: %w", err)
 		}
 	}

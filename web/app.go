@@ -43,6 +43,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range store.Warnings {
+		log.Warn(w)
+	}
 	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}, started: time.Now()}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
 		Workers: cfg.WebhookWorkers, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,

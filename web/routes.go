@@ -163,7 +163,10 @@ func (a *App) apiRateLimit() fiber.Handler {
 }
 
 func (a *App) healthz(c *fiber.Ctx) error {
-	if err := a.store.Ping(c.UserContext()); err != nil {
+	if err := a.store.Health(c.UserContext()); err != nil {
+		if models.IsDiskFull(err) {
+			return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable: the disk is full; free space and it resumes by itself\n")
+		}
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unreachable\n")
 	}
 	return c.SendString("ok\n")
