@@ -62,12 +62,13 @@ func registerDrivers() {
 			// inside a commit they stall that request and every one queued
 			// behind the single writer. The writer never checkpoints by
 			// itself; the checkpoint loop decides when (see checkpoint.go).
-			// journal_size_limit cuts the WAL file back after it restarts.
-			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d", walKeepBytes), nil)
+			// journal_size_limit keeps the restarted WAL file at the size
+			// where it restarts, so it is not cut and regrown each time.
+			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d", walRestartBytes), nil)
 			return err
 		}})
 		sql.Register(readerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", walKeepBytes), nil)
+			_, err := c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", walRestartBytes), nil)
 			return err
 		}})
 	})
