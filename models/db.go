@@ -21,6 +21,9 @@ type Options struct {
 	TenantID string        // tenant part of user ids; generated and kept when empty
 	TokenTTL time.Duration // link token lifetime; 5h when zero
 	Readers  int           // reader pool size; 8 when zero
+	// SecretKeyFile holds the master key that seals secrets at rest;
+	// SecretKeyPath(Path) when empty, created there when missing.
+	SecretKeyFile string
 }
 
 // Store is the only way into the database. It holds one writer connection
@@ -39,11 +42,17 @@ type Store struct {
 	// deliveries, so the dispatcher can start at once instead of polling.
 	OnDeliveriesQueued func()
 
+	// SecretKeyFile is the master key's file; SecretKeyCreated says
+	// Open created it, so the operator is told to keep a copy.
+	SecretKeyFile    string
+	SecretKeyCreated bool
+
 	// Warnings are things found at open that the operator should hear
 	// about (files readable by others); the app logs them.
 	Warnings []string
 
 	path     string
+	sealer   *sealer
 	keys     *keyRing
 	group    *groupCommit
 	commits  atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
@@ -135,6 +144,10 @@ func Open(opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.openSealer(context.Background(), opts.SecretKeyFile); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.loadKeys(context.Background()); err != nil {
 		s.Close()
 		return nil, err
@@ -181,11 +194,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // write runs fn in one immediate transaction on the writer.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.noteWrite(s.W.WithContext(ctx).Transaction(fn))
+	return s.noteWrite(s.W.WithContext(withSealer(ctx, s.sealer)).Transaction(fn))
 }
 
 // read gives a reader handle bound to ctx.
-func (s *Store) read(ctx context.Context) *gorm.DB { return s.R.WithContext(ctx) }
+func (s *Store) read(ctx context.Context) *gorm.DB { return s.R.WithContext(withSealer(ctx, s.sealer)) }
 
 // ScopeMode limits a query to one mode's rows. Every mode-owned table is
 // queried through it, so one mode cannot see the other's data.

@@ -39,12 +39,15 @@ type App struct {
 
 // New opens the database and builds the app; nothing listens yet.
 func New(cfg Config, log *slog.Logger) (*App, error) {
-	store, err := models.Open(models.Options{Path: cfg.DBPath, TenantID: cfg.TenantID, TokenTTL: cfg.TokenTTL})
+	store, err := models.Open(models.Options{Path: cfg.DBPath, TenantID: cfg.TenantID, TokenTTL: cfg.TokenTTL, SecretKeyFile: cfg.SecretKeyFile})
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range store.Warnings {
 		log.Warn(w)
+	}
+	if store.SecretKeyCreated {
+		log.Warn("created the master key that seals secrets at rest; keep a copy apart from the database backups: without it the secrets cannot be read", "file", store.SecretKeyFile)
 	}
 	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}, started: time.Now()}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{

@@ -34,8 +34,9 @@ Usage:
   tokendesk operator list
   tokendesk operator disable EMAIL
   tokendesk operator password --password P EMAIL
+  tokendesk secret-key rotate                   reseal secrets under a new master key
 
-Every command takes --db (TOKENDESK_DB). Run "tokendesk serve -h" for all settings.
+Every command takes --db (TOKENDESK_DB) and --secret-key-file (TOKENDESK_SECRET_KEY_FILE). Run "tokendesk serve -h" for all settings.
 `
 
 // Main runs the command in args and returns the process exit code.
@@ -52,6 +53,8 @@ func (cli *CLI) Main(ctx context.Context, args []string) int {
 		err = cli.apikey(ctx, args)
 	case "operator":
 		err = cli.operator(ctx, args)
+	case "secret-key":
+		err = cli.secretKey(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(cli.Stdout, usage)
 		return 0
@@ -95,6 +98,9 @@ func (cli *CLI) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(cli.Stdout, "tokendesk is running on http://%s (database %s, tenant %s)\n", addr, cfg.DBPath, a.store.TenantID)
 		fmt.Fprintf(cli.Stdout, "  API:     http://%s/v1  (document: http://%s/v1/openapi.yaml)\n", addr, addr)
 		fmt.Fprintf(cli.Stdout, "  API key: %s apikey create --db %s --mode SANDBOX --name my-app\n", cli.program(), cfg.DBPath)
+		if a.store.SecretKeyCreated {
+			fmt.Fprintf(cli.Stdout, "  Secrets at rest are sealed with the new master key in %s: keep a copy apart from the database backups.\n", a.store.SecretKeyFile)
+		}
 		a.printConsoleBanner(cli.Stdout, addr)
 	})
 }
@@ -108,15 +114,22 @@ func (cli *CLI) openStore(name string, args []string, extra func(fs *flag.FlagSe
 		def = v
 	}
 	db := fs.String("db", def, "SQLite database file [TOKENDESK_DB]")
+	keyFile := fs.String("secret-key-file", cli.Getenv("TOKENDESK_SECRET_KEY_FILE"), "master key file (default: the database path + .key) [TOKENDESK_SECRET_KEY_FILE]")
 	if extra != nil {
 		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
-	s, err := models.Open(models.Options{Path: *db, TenantID: cli.Getenv("TOKENDESK_TENANT_ID")})
+	s, err := models.Open(models.Options{Path: *db, TenantID: cli.Getenv("TOKENDESK_TENANT_ID"), SecretKeyFile: *keyFile})
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintln(cli.Stderr, "warning:", w)
+	}
+	if s.SecretKeyCreated {
+		fmt.Fprintf(cli.Stderr, "Created the master key that seals secrets at rest: %s\nKeep a copy apart from the database backups.\n", s.SecretKeyFile)
 	}
 	return s, fs.Args(), nil
 }

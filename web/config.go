@@ -20,6 +20,7 @@ import (
 type Config struct {
 	Addr               string
 	DBPath             string
+	SecretKeyFile      string // master key sealing secrets at rest; beside the database when empty
 	TenantID           string
 	TokenTTL           time.Duration
 	RateLimit          float64 // API requests per second per client IP; 0 turns it off
@@ -80,6 +81,10 @@ func options() []option {
 				return errors.New("db: the database path must not be empty")
 			}
 			c.DBPath = v
+			return nil
+		}},
+		{"secret-key-file", "TOKENDESK_SECRET_KEY_FILE", "master key file sealing secrets at rest (default: the database path + .key, created when missing)", "", func(c *Config, v string) error {
+			c.SecretKeyFile = v
 			return nil
 		}},
 		{"tenant-id", "TOKENDESK_TENANT_ID", "tenant id used in user ids (generated and kept when empty)", "", func(c *Config, v string) error {
