@@ -122,6 +122,10 @@ func Open(opts Options) (*Store, error) {
 
 	s := &Store{W: w, Now: func() time.Time { return time.Now().UTC() }, Rand: rand.Reader, TokenTTL: opts.TokenTTL,
 		path: opts.Path, Warnings: warnings}
+	if err := s.quickCheck(context.Background()); err != nil {
+		wdb.Close()
+		return nil, err
+	}
 	if err := s.migrate(context.Background()); err != nil {
 		wdb.Close()
 		return nil, err

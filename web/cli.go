@@ -35,6 +35,8 @@ Usage:
   tokendesk operator disable EMAIL
   tokendesk operator password --password P EMAIL
   tokendesk secret-key rotate                   reseal secrets under a new master key
+  tokendesk backup OUT.db                       consistent copy while the server runs
+  tokendesk check [--quick]                     integrity check of the database
 
 Every command takes --db (TOKENDESK_DB) and --secret-key-file (TOKENDESK_SECRET_KEY_FILE). Run "tokendesk serve -h" for all settings.
 `
@@ -55,6 +57,10 @@ func (cli *CLI) Main(ctx context.Context, args []string) int {
 		err = cli.operator(ctx, args)
 	case "secret-key":
 		err = cli.secretKey(ctx, args)
+	case "backup":
+		err = cli.backup(ctx, args)
+	case "check":
+		err = cli.check(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(cli.Stdout, usage)
 		return 0
