@@ -32,7 +32,7 @@ type App struct {
 
 	dispatcher *webhooks.Dispatcher
 	stopWork   context.CancelFunc
-	swept      chan struct{} // closed when the session sweeper has stopped
+	swept      chan struct{} // closed when the retention worker has stopped
 	console    *console.Handler
 	firstAdmin *firstAdmin // set on the first start, printed once by the banner
 }
@@ -67,7 +67,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	workCtx, a.stopWork = context.WithCancel(context.Background())
 	a.dispatcher.Start(workCtx)
 	a.swept = make(chan struct{})
-	go a.sweepSessions(workCtx, time.Hour)
+	go a.pruneLoop(workCtx, time.Hour)
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "tokendesk",
 		BodyLimit:             api.MaxBodyBytes,
@@ -107,31 +107,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 		err = derr
 	}
 	a.stopWork()
-	<-a.swept // a sweep in progress finishes before the database closes
+	<-a.swept // a prune in progress stops between batches before the database closes
 	if cerr := a.store.Close(); err == nil {
 		err = cerr
 	}
 	return err
-}
-
-// sweepSessions deletes long-ended sessions at start and then every period,
-// until ctx ends.
-func (a *App) sweepSessions(ctx context.Context, period time.Duration) {
-	defer close(a.swept)
-	tick := time.NewTicker(period)
-	defer tick.Stop()
-	for {
-		if n, err := a.store.SweepSessions(ctx, a.store.Now()); err != nil && ctx.Err() == nil {
-			a.log.Error("session sweep failed", "error", err)
-		} else if n > 0 {
-			a.log.Info("deleted ended sessions", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 // handleError is the one place errors become responses: the API's envelope

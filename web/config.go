@@ -32,8 +32,9 @@ type Config struct {
 	AdminEmail         string
 	AdminPassword      string
 	SessionIdle        time.Duration
-	Demo               bool // serve the public widget demo page
-	Metrics            bool // serve /metrics in the Prometheus text format
+	Retention          models.Retention // how long records are kept; 0 keeps forever
+	Demo               bool             // serve the public widget demo page
+	Metrics            bool             // serve /metrics in the Prometheus text format
 	LogLevel           string
 }
 
@@ -42,7 +43,7 @@ func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
 		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
-		SessionIdle: 2 * time.Hour, LogLevel: "info",
+		SessionIdle: 2 * time.Hour, LogLevel: "info", Retention: models.DefaultRetention(),
 	}
 }
 
@@ -162,6 +163,11 @@ func options() []option {
 		}},
 		{"session-idle", "TOKENDESK_SESSION_IDLE", "console sessions end after this long without use", d.SessionIdle.String(),
 			dur("session-idle", time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.SessionIdle })},
+		retain("tokens", "TOKENS", "expired link tokens, from their expiry", d.Retention.Tokens, func(c *Config) *time.Duration { return &c.Retention.Tokens }),
+		retain("sessions", "SESSIONS", "ended console sessions, from their end", d.Retention.Sessions, func(c *Config) *time.Duration { return &c.Retention.Sessions }),
+		retain("attempts", "ATTEMPTS", "webhook attempts, from their start", d.Retention.Attempts, func(c *Config) *time.Duration { return &c.Retention.Attempts }),
+		retain("deliveries", "DELIVERIES", "finished webhook deliveries and their attempts, from their creation", d.Retention.Deliveries, func(c *Config) *time.Duration { return &c.Retention.Deliveries }),
+		retain("events", "EVENTS", "events no delivery refers to, from their creation", d.Retention.Events, func(c *Config) *time.Duration { return &c.Retention.Events }),
 		{"demo", "TOKENDESK_DEMO", "serve the public widget demo page at /demo (true/false)", "false", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -187,6 +193,47 @@ func options() []option {
 			return fmt.Errorf("log-level: %q must be debug, info, warn or error", v)
 		}},
 	}
+}
+
+// retain is the option for one retention: a duration in days ("30d") or any
+// Go duration, 0 to keep forever.
+func retain(kind, envKind, what string, def time.Duration, dst func(*Config) *time.Duration) option {
+	name := "retain-" + kind
+	return option{name, "TOKENDESK_RETAIN_" + envKind, "how long to keep " + what + " (30d, 720h; 0 keeps forever)", formatDays(def),
+		func(c *Config, v string) error {
+			d, err := parseRetention(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a retention; use days (30d), a Go duration (720h) or 0 to keep forever", name, v)
+			}
+			*dst(c) = d
+			return nil
+		}}
+}
+
+func parseRetention(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 36500 {
+			return 0, errors.New("bad days")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	if v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		return 0, errors.New("bad duration")
+	}
+	return d, nil
+}
+
+func formatDays(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return d.String()
 }
 
 // ParseConfig reads flags from args and environment variables through

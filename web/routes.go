@@ -125,6 +125,7 @@ func (a *App) consoleRoutes() {
 	app.Get("/audit", session, support, con.AuditList)
 	app.Get("/sessions", session, support, con.SessionList)
 	app.Post("/sessions/:id/revoke", session, csrf, support, con.SessionRevoke)
+	app.Get("/retention", session, admin, con.RetentionShow)
 	app.Get("/operators", session, admin, con.OperatorList)
 	app.Post("/operators", session, csrf, admin, con.OperatorCreate)
 	app.Get("/operators/:id", session, admin, con.OperatorShow)
