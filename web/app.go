@@ -56,6 +56,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		// after a crash, another process takes the deliveries over once it ends.
 		Lease:    cfg.WebhookTimeout + 15*time.Second,
 		Schedule: cfg.WebhookRetries, AllowedPrivate: cfg.AllowPrivate, Logger: log,
+		// Attempts are pruned by the retention worker (pruneLoop), with
+		// --retain-attempts, like every other kind of record.
+		Retention: -1,
 	})
 	if err != nil {
 		store.Close()
