@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -30,6 +31,8 @@ const (
 	walRestartBytes = 32 << 20 // also journal_size_limit
 	walForceBytes   = 48 << 20
 	walKeepBytes    = 4 << 20 // what an idle server keeps at most
+
+	checkpointBusyMS = 20
 )
 
 // checkpointLoop replaces SQLite's automatic checkpoints, which the writer
@@ -71,15 +74,31 @@ func (s *Store) WALSize() int64 {
 }
 
 // writerCheckpoint runs a checkpoint on the writer connection, so no commit
-// lands while it works (see the top of this file). A failure only means the
-// next tick tries again.
+// lands while it works (see the top of this file). RESTART and TRUNCATE
+// wait for readers on old snapshots through the busy handler; the writer's
+// is 10 s, so a long read (a backup) would hold every write that long.
+// They wait checkpointBusyMS at most instead, on the same connection,
+// pinned for the three statements. A failure or a busy answer only means
+// the next tick tries again.
 func (s *Store) writerCheckpoint(mode string) error {
 	db, err := s.W.DB()
 	if err != nil {
 		return err
 	}
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if mode != "PASSIVE" {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", checkpointBusyMS)); err != nil {
+			return err
+		}
+		defer conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeoutMS))
+	}
 	var busy, logFrames, done int
-	if err := db.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done); err != nil {
+	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done); err != nil {
 		return fmt.Errorf("checkpoint (%s): %w", mode, err)
 	}
 	return nil

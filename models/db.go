@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -65,10 +66,14 @@ type Store struct {
 // DefaultTokenTTL is the contract's link token lifetime.
 const DefaultTokenTTL = 5 * time.Hour
 
+// busyTimeoutMS is how long a connection waits for another process's lock
+// (the command line's, a backup's) before answering busy.
+const busyTimeoutMS = 10000
+
 func dsn(path string, writer bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_foreign_keys", "on")
 	if writer {
