@@ -216,3 +216,16 @@ func TestSecretsInClearAreSealedAtStart(t *testing.T) {
 	}
 	scanFiles(t, path, secrets)
 }
+
+func TestWideFileModesAreReported(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "td.db")
+	s := openSealTest(t, path, "")
+	s.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = openSealTest(t, path, "")
+	if w := strings.Join(s.Warnings, "\n"); !strings.Contains(w, path+" is readable or writable by others (mode 0644)") {
+		t.Fatalf("warnings: %q", s.Warnings)
+	}
+}
