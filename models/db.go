@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/sqlite"
@@ -20,6 +22,9 @@ type Options struct {
 	TenantID string        // tenant part of user ids; generated and kept when empty
 	TokenTTL time.Duration // link token lifetime; 5h when zero
 	Readers  int           // reader pool size; 8 when zero
+	// SecretKeyFile holds the master key that seals secrets at rest;
+	// SecretKeyPath(Path) when empty, created there when missing.
+	SecretKeyFile string
 }
 
 // Store is the only way into the database. It holds one writer connection
@@ -38,8 +43,21 @@ type Store struct {
 	// deliveries, so the dispatcher can start at once instead of polling.
 	OnDeliveriesQueued func()
 
-	keys  *keyRing
-	group *groupCommit
+	// SecretKeyFile is the master key's file; SecretKeyCreated says
+	// Open created it, so the operator is told to keep a copy.
+	SecretKeyFile    string
+	SecretKeyCreated bool
+
+	// Warnings are things found at open that the operator should hear
+	// about (files readable by others); the app logs them.
+	Warnings []string
+
+	path     string
+	sealer   *sealer
+	keys     *keyRing
+	group    *groupCommit
+	commits  atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
+	diskFull atomic.Bool   // the last write failed for lack of space
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
@@ -48,10 +66,14 @@ type Store struct {
 // DefaultTokenTTL is the contract's link token lifetime.
 const DefaultTokenTTL = 5 * time.Hour
 
+// busyTimeoutMS is how long a connection waits for another process's lock
+// (the command line's, a backup's) before answering busy.
+const busyTimeoutMS = 10000
+
 func dsn(path string, writer bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_foreign_keys", "on")
 	if writer {
@@ -81,7 +103,12 @@ func Open(opts Options) (*Store, error) {
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
-	w, err := gorm.Open(sqlite.Open(dsn(opts.Path, true)), cfg)
+	warnings, err := prepareFiles(opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	registerDrivers()
+	w, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver, DSN: dsn(opts.Path, true)}), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
 	}
@@ -93,23 +120,23 @@ func Open(opts Options) (*Store, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	// Checkpoints copy the WAL into the database and fsync; run inside a
-	// commit they stall that request and every one queued behind the single
-	// writer. The writer never checkpoints; a background loop does (see
-	// checkpointLoop). If the connection is ever reopened it falls back to
-	// SQLite's automatic checkpoints, which is safe.
-	if err := w.Exec("PRAGMA wal_autocheckpoint = 0").Error; err != nil {
+	if err := wdb.Ping(); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
 	}
 
-	s := &Store{W: w, Now: func() time.Time { return time.Now().UTC() }, Rand: rand.Reader, TokenTTL: opts.TokenTTL}
+	s := &Store{W: w, Now: func() time.Time { return time.Now().UTC() }, Rand: rand.Reader, TokenTTL: opts.TokenTTL,
+		path: opts.Path, Warnings: warnings}
+	if err := s.quickCheck(context.Background()); err != nil {
+		wdb.Close()
+		return nil, err
+	}
 	if err := s.migrate(context.Background()); err != nil {
 		wdb.Close()
 		return nil, err
 	}
 
-	r, err := gorm.Open(sqlite.Open(dsn(opts.Path, false)), cfg)
+	r, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: readerDriver, DSN: dsn(opts.Path, false)}), cfg)
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open database readers %s: %w", opts.Path, err)
@@ -123,6 +150,10 @@ func Open(opts Options) (*Store, error) {
 	s.R = r
 
 	if err := s.initTenant(opts.TenantID); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.openSealer(context.Background(), opts.SecretKeyFile); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -172,11 +203,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // write runs fn in one immediate transaction on the writer.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.W.WithContext(ctx).Transaction(fn)
+	return s.noteWrite(s.W.WithContext(withSealer(ctx, s.sealer)).Transaction(fn))
 }
 
 // read gives a reader handle bound to ctx.
-func (s *Store) read(ctx context.Context) *gorm.DB { return s.R.WithContext(ctx) }
+func (s *Store) read(ctx context.Context) *gorm.DB { return s.R.WithContext(withSealer(ctx, s.sealer)) }
 
 // ScopeMode limits a query to one mode's rows. Every mode-owned table is
 // queried through it, so one mode cannot see the other's data.

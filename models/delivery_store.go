@@ -98,7 +98,7 @@ func (s *Store) GetDelivery(ctx context.Context, mode Mode, id string) (*Deliver
 // readTx runs fn in a read transaction on a reader: in WAL mode that is one
 // snapshot, so several queries see the same moment.
 func (s *Store) readTx(ctx context.Context, fn func(db *gorm.DB) error) error {
-	return s.R.WithContext(ctx).Transaction(fn)
+	return s.R.WithContext(withSealer(ctx, s.sealer)).Transaction(fn)
 }
 
 // ResendDelivery makes one delivery due now for a single MANUAL attempt with

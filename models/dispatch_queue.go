@@ -122,6 +122,9 @@ func (q *DispatchQueue) Exchange(ctx context.Context, owner string, done []Attem
 		var err error
 		if want.Limit > 0 {
 			claims, more, err = claimIn(ctx, st, owner, want, now, &q.claims)
+			if err == nil {
+				err = q.s.openClaimSecrets(claims)
+			}
 		}
 		return err
 	})

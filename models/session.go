@@ -106,7 +106,9 @@ func (s *Store) LookupSession(ctx context.Context, raw string, idle time.Duratio
 			return tx.Model(&Session{}).Where("id = ?", out.ID).
 				Updates(map[string]any{"last_seen_at": ms(now), "expires_at": ms(out.ExpiresAt)}).Error
 		})
-		if err != nil {
+		// A session stays valid until its stored expiry when the disk is
+		// full: only the extension is lost, and nobody is signed out.
+		if err != nil && !IsDiskFull(err) {
 			return nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
@@ -174,15 +176,9 @@ const EndedSessionsKept = 7 * 24 * time.Hour
 // ended since the last one, so its cost follows the sign-in rate, not the
 // table's history.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time) (int64, error) {
-	cutoff := ms(now.Add(-EndedSessionsKept))
-	var n int64
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?", cutoff, cutoff)
-		n = res.RowsAffected
-		return res.Error
-	})
+	n, err := s.pruneKind(ctx, "sessions", now.Add(-EndedSessionsKept))
 	if err != nil {
-		return 0, fmt.Errorf("sweep ended sessions: %w", err)
+		return n, fmt.Errorf("sweep ended sessions: %w", err)
 	}
 	return n, nil
 }

@@ -16,7 +16,7 @@ type SigningKey struct {
 	Kid        string `gorm:"primaryKey"`
 	Mode       Mode
 	Alg        string
-	PrivateKey []byte
+	PrivateKey []byte `gorm:"serializer:sealed"`
 	PublicKey  []byte
 	CreatedAt  time.Time  `gorm:"serializer:ms"`
 	RetiredAt  *time.Time `gorm:"serializer:ms"`
@@ -69,7 +69,7 @@ func (s *Store) loadKeys(ctx context.Context) error {
 
 func (s *Store) reloadKeys(ctx context.Context) error {
 	var keys []SigningKey
-	if err := s.W.WithContext(ctx).Order("created_at").Find(&keys).Error; err != nil {
+	if err := s.W.WithContext(withSealer(ctx, s.sealer)).Order("created_at").Find(&keys).Error; err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	ring := &keyRing{current: map[Mode]*SigningKey{}, byKid: map[string]*SigningKey{}}

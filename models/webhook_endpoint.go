@@ -17,8 +17,8 @@ type WebhookEndpoint struct {
 	EventTypes          []string `gorm:"serializer:json"`
 	Active              bool
 	IncludePayload      bool
-	Secret              string
-	PreviousSecret      string
+	Secret              string     `gorm:"serializer:sealed"` // every generation sealed at rest (seal.go)
+	PreviousSecret      string     `gorm:"serializer:sealed"`
 	PreviousSecretUntil *time.Time `gorm:"serializer:ms"`
 	DisabledAt          *time.Time `gorm:"serializer:ms"`
 	DisabledReason      string

@@ -106,7 +106,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, mode Mode, id string,
 		}
 		if in.Secret != nil && *in.Secret != ep.Secret {
 			ep.Secret, ep.PreviousSecret, ep.PreviousSecretUntil = *in.Secret, "", nil
-			set["secret"], set["previous_secret"], set["previous_secret_until"] = ep.Secret, "", nil
+			set["secret"], set["previous_secret"], set["previous_secret_until"] = s.sealed(ep.Secret, "secret"), "", nil
 		}
 		deactivated := false
 		if in.Active != nil {
@@ -181,7 +181,7 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, mode Mode, id, newSecre
 		until := now.Add(SecretRotationGrace)
 		ep.PreviousSecret, ep.PreviousSecretUntil, ep.Secret, ep.UpdatedAt = ep.Secret, &until, newSecret, now
 		return tx.Model(&WebhookEndpoint{}).Where("id = ?", id).Updates(map[string]any{
-			"secret": ep.Secret, "previous_secret": ep.PreviousSecret,
+			"secret": s.sealed(ep.Secret, "secret"), "previous_secret": s.sealed(ep.PreviousSecret, "previous_secret"),
 			"previous_secret_until": ms(until), "updated_at": ms(now),
 		}).Error
 	})

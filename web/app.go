@@ -34,7 +34,7 @@ type App struct {
 
 	dispatcher *webhooks.Dispatcher
 	stopWork   context.CancelFunc
-	swept      chan struct{} // closed when the session sweeper has stopped
+	swept      chan struct{} // closed when the retention worker has stopped
 	reqlog     *requestLog
 	pruned     chan struct{} // closed when the request log pruner has stopped
 	console    *console.Handler
@@ -47,9 +47,15 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := models.Open(models.Options{Path: cfg.DBPath, TenantID: cfg.TenantID, TokenTTL: cfg.TokenTTL})
+	store, err := models.Open(models.Options{Path: cfg.DBPath, TenantID: cfg.TenantID, TokenTTL: cfg.TokenTTL, SecretKeyFile: cfg.SecretKeyFile})
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range store.Warnings {
+		log.Warn(w)
+	}
+	if store.SecretKeyCreated {
+		log.Warn("created the master key that seals secrets at rest; keep a copy apart from the database backups: without it the secrets cannot be read", "file", store.SecretKeyFile)
 	}
 	tr, err := newTracer(cfg.TracerProvider, store)
 	if err != nil {
@@ -63,6 +69,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		// after a crash, another process takes the deliveries over once it ends.
 		Lease:    cfg.WebhookTimeout + 15*time.Second,
 		Schedule: cfg.WebhookRetries, AllowedPrivate: cfg.AllowPrivate, Logger: log,
+		// Attempts are pruned by the retention worker (pruneLoop), with
+		// --retain-attempts, like every other kind of record.
+		Retention: -1,
 	})
 	if err != nil {
 		store.Close()
@@ -74,7 +83,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	workCtx, a.stopWork = context.WithCancel(context.Background())
 	a.dispatcher.Start(workCtx)
 	a.swept = make(chan struct{})
-	go a.sweepSessions(workCtx, time.Hour)
+	go a.pruneLoop(workCtx, time.Hour)
 	a.reqlog = newRequestLog(store, log)
 	a.pruned = make(chan struct{})
 	go a.pruneRequests(workCtx, time.Hour)
@@ -130,33 +139,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 		err = derr
 	}
 	a.stopWork()
-	<-a.swept // a sweep in progress finishes before the database closes
+	<-a.swept // a prune in progress stops between batches before the database closes
 	<-a.pruned
 	a.reqlog.close() // requests answered so far are in the log
 	if cerr := a.store.Close(); err == nil {
 		err = cerr
 	}
 	return err
-}
-
-// sweepSessions deletes long-ended sessions at start and then every period,
-// until ctx ends.
-func (a *App) sweepSessions(ctx context.Context, period time.Duration) {
-	defer close(a.swept)
-	tick := time.NewTicker(period)
-	defer tick.Stop()
-	for {
-		if n, err := a.store.SweepSessions(ctx, a.store.Now()); err != nil && ctx.Err() == nil {
-			a.log.Error("session sweep failed", "error", err)
-		} else if n > 0 {
-			a.log.Info("deleted ended sessions", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 // handleError is the one place errors become responses: the API's envelope

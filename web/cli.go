@@ -38,12 +38,15 @@ Usage:
   tokendesk operator disable EMAIL
   tokendesk operator enable EMAIL
   tokendesk operator password --password P EMAIL
+  tokendesk secret-key rotate                   reseal secrets under a new master key
+  tokendesk backup OUT.db                       consistent copy while the server runs
+  tokendesk check [--quick]                     integrity check of the database
 
-Every command takes --db (TOKENDESK_DB). Run "tokendesk serve -h" for all settings.
+Every command takes --db (TOKENDESK_DB) and --secret-key-file (TOKENDESK_SECRET_KEY_FILE). Run "tokendesk serve -h" for all settings.
 `
 
 // commands are the subcommands Main knows, for finding one after global flags.
-var commands = map[string]bool{"serve": true, "apikey": true, "operator": true, "help": true}
+var commands = map[string]bool{"serve": true, "apikey": true, "operator": true, "secret-key": true, "backup": true, "check": true, "help": true}
 
 // Main runs the command in args and returns the process exit code.
 func (cli *CLI) Main(ctx context.Context, args []string) int {
@@ -56,6 +59,12 @@ func (cli *CLI) Main(ctx context.Context, args []string) int {
 		err = cli.apikey(ctx, args)
 	case "operator":
 		err = cli.operator(ctx, args)
+	case "secret-key":
+		err = cli.secretKey(ctx, args)
+	case "backup":
+		err = cli.backup(ctx, args)
+	case "check":
+		err = cli.check(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(cli.Stdout, usage)
 		return 0
@@ -165,6 +174,9 @@ func (cli *CLI) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(cli.Stdout, "tokendesk is running on %s (database %s, tenant %s)\n", base, cfg.DBPath, a.store.TenantID)
 		fmt.Fprintf(cli.Stdout, "  API:     %s/v1  (document: %s/v1/openapi.yaml)\n", base, base)
 		fmt.Fprintf(cli.Stdout, "  API key: %s apikey create --db %s --mode SANDBOX --name my-app\n", cli.program(), cfg.DBPath)
+		if a.store.SecretKeyCreated {
+			fmt.Fprintf(cli.Stdout, "  Secrets at rest are sealed with the new master key in %s: keep a copy apart from the database backups.\n", a.store.SecretKeyFile)
+		}
 		a.printConsoleBanner(cli.Stdout, addr)
 	})
 }
@@ -180,6 +192,7 @@ func (cli *CLI) openStore(name string, args []string, extra func(fs *flag.FlagSe
 		def = v
 	}
 	db := fs.String("db", def, "SQLite database file [TOKENDESK_DB]")
+	keyFile := fs.String("secret-key-file", cli.Getenv("TOKENDESK_SECRET_KEY_FILE"), "master key file (default: the database path + .key) [TOKENDESK_SECRET_KEY_FILE]")
 	if extra != nil {
 		extra(fs)
 	}
@@ -189,9 +202,15 @@ func (cli *CLI) openStore(name string, args []string, extra func(fs *flag.FlagSe
 	if _, err := os.Stat(*db); errors.Is(err, iofs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("There is no database at %s; give --db the path of the server's database (the server creates it on its first start: %s serve --db %s)", *db, cli.program(), *db)
 	}
-	s, err := models.Open(models.Options{Path: *db, TenantID: cli.Getenv("TOKENDESK_TENANT_ID")})
+	s, err := models.Open(models.Options{Path: *db, TenantID: cli.Getenv("TOKENDESK_TENANT_ID"), SecretKeyFile: *keyFile})
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintln(cli.Stderr, "warning:", w)
+	}
+	if s.SecretKeyCreated {
+		fmt.Fprintf(cli.Stderr, "Created the master key that seals secrets at rest: %s\nKeep a copy apart from the database backups.\n", s.SecretKeyFile)
 	}
 	return s, fs.Args(), nil
 }

@@ -22,6 +22,7 @@ import (
 type Config struct {
 	Addr               string
 	DBPath             string
+	SecretKeyFile      string // master key sealing secrets at rest; beside the database when empty
 	TenantID           string
 	TokenTTL           time.Duration
 	RateLimit          float64 // API requests per second per client IP; 0 turns it off
@@ -35,9 +36,10 @@ type Config struct {
 	AdminEmail         string
 	AdminPassword      string
 	SessionIdle        time.Duration
-	RequestRetention   time.Duration // how long the API request log keeps a request
-	Demo               bool          // serve the public widget demo page
-	Metrics            bool          // serve /metrics in the Prometheus text format
+	RequestRetention   time.Duration    // how long the API request log keeps a request
+	Retention          models.Retention // how long records are kept; 0 keeps forever
+	Demo               bool             // serve the public widget demo page
+	Metrics            bool             // serve /metrics in the Prometheus text format
 	LogLevel           string
 	// TracerProvider receives the spans; nil traces nothing. Not a flag:
 	// the standard OTEL_* variables turn tracing on (see tracing.go).
@@ -51,6 +53,7 @@ func DefaultConfig() Config {
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
 		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
 		SessionIdle: 2 * time.Hour, LogLevel: "info", AdminEmail: "admin@localhost", RequestRetention: models.DefaultRequestRetention,
+		Retention: models.DefaultRetention(),
 	}
 }
 
@@ -91,6 +94,10 @@ func options() []option {
 				return errors.New("db: the database path must not be empty")
 			}
 			c.DBPath = v
+			return nil
+		}},
+		{"secret-key-file", "TOKENDESK_SECRET_KEY_FILE", "path", "master key file sealing secrets at rest (default: the database path + .key, created when missing)", "", func(c *Config, v string) error {
+			c.SecretKeyFile = v
 			return nil
 		}},
 		{"tenant-id", "TOKENDESK_TENANT_ID", "string", "tenant id used in user ids (generated and kept when empty)", "", func(c *Config, v string) error {
@@ -171,13 +178,18 @@ func options() []option {
 			dur("session-idle", time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.SessionIdle })},
 		{"request-retention", "TOKENDESK_REQUEST_RETENTION", "duration", "how long the API request log keeps a request (e.g. 14d, 36h)", "14d",
 			func(c *Config, v string) error {
-				d, err := parseDays(v)
+				d, err := parseRetention(v)
 				if err != nil || d < time.Hour || d > 3650*24*time.Hour {
 					return fmt.Errorf("request-retention: %q is not a duration from 1h to 3650d (examples: 14d, 36h)", v)
 				}
 				c.RequestRetention = d
 				return nil
 			}},
+		retain("tokens", "TOKENS", "expired link tokens, from their expiry", d.Retention.Tokens, func(c *Config) *time.Duration { return &c.Retention.Tokens }),
+		retain("sessions", "SESSIONS", "ended console sessions, from their end", d.Retention.Sessions, func(c *Config) *time.Duration { return &c.Retention.Sessions }),
+		retain("attempts", "ATTEMPTS", "webhook attempts, from their start", d.Retention.Attempts, func(c *Config) *time.Duration { return &c.Retention.Attempts }),
+		retain("deliveries", "DELIVERIES", "finished webhook deliveries and their attempts, from their creation", d.Retention.Deliveries, func(c *Config) *time.Duration { return &c.Retention.Deliveries }),
+		retain("events", "EVENTS", "events no delivery refers to, from their creation", d.Retention.Events, func(c *Config) *time.Duration { return &c.Retention.Events }),
 		{"demo", "TOKENDESK_DEMO", "bool", "serve the public widget demo page at /demo", "false", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -203,6 +215,47 @@ func options() []option {
 			return fmt.Errorf("log-level: %q must be debug, info, warn or error", v)
 		}},
 	}
+}
+
+// retain is the option for one retention: a duration in days ("30d") or any
+// Go duration, 0 to keep forever.
+func retain(kind, envKind, what string, def time.Duration, dst func(*Config) *time.Duration) option {
+	name := "retain-" + kind
+	return option{name, "TOKENDESK_RETAIN_" + envKind, "duration", "how long to keep " + what + " (30d, 720h; 0 keeps forever)", formatDays(def),
+		func(c *Config, v string) error {
+			d, err := parseRetention(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a retention; use days (30d), a Go duration (720h) or 0 to keep forever", name, v)
+			}
+			*dst(c) = d
+			return nil
+		}}
+}
+
+func parseRetention(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 36500 {
+			return 0, errors.New("bad days")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	if v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		return 0, errors.New("bad duration")
+	}
+	return d, nil
+}
+
+func formatDays(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return d.String()
 }
 
 // ParseConfig reads flags from args and environment variables through
@@ -295,17 +348,4 @@ func parsePrefixes(field, v string, addresses bool) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
-}
-
-// parseDays reads a Go duration, or a whole number of days written "14d".
-func parseDays(v string) (time.Duration, error) {
-	v = strings.TrimSpace(v)
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, err
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(v)
 }

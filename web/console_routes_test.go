@@ -50,6 +50,7 @@ var consoleRoles = map[string]models.Role{
 	"GET /audit":                  models.RoleSupport,
 	"GET /sessions":               models.RoleSupport,
 	"POST /sessions/:id/revoke":   models.RoleSupport,
+	"GET /retention":              models.RoleAdmin,
 	"GET /operators":              models.RoleAdmin,
 	"POST /operators":             models.RoleAdmin,
 	"POST /operators/:id/disable": models.RoleAdmin,

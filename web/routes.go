@@ -132,6 +132,7 @@ func (a *App) consoleRoutes() {
 	app.Get("/audit", session, support, con.AuditList)
 	app.Get("/sessions", session, support, con.SessionList)
 	app.Post("/sessions/:id/revoke", session, csrf, support, con.SessionRevoke)
+	app.Get("/retention", session, admin, con.RetentionShow)
 	app.Get("/operators", session, admin, con.OperatorList)
 	app.Post("/operators", session, csrf, admin, con.OperatorCreate)
 	app.Get("/operators/:id", session, admin, con.OperatorShow)
@@ -171,7 +172,10 @@ func (a *App) apiRateLimit() fiber.Handler {
 }
 
 func (a *App) healthz(c *fiber.Ctx) error {
-	if err := a.store.Ping(c.UserContext()); err != nil {
+	if err := a.store.Health(c.UserContext()); err != nil {
+		if models.IsDiskFull(err) {
+			return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable: the disk is full; free space and it resumes by itself\n")
+		}
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unreachable\n")
 	}
 	return c.SendString("ok\n")

@@ -18,6 +18,7 @@ var titles = map[int]string{
 	fiber.StatusConflict:            "Already exists",
 	fiber.StatusTooManyRequests:     "Too many requests",
 	fiber.StatusInternalServerError: "Something went wrong on our side",
+	fiber.StatusServiceUnavailable:  "Unavailable for now",
 }
 
 // fail is the one place the console turns an error into a response. A field

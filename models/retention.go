@@ -1,0 +1,232 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Retention says how long each kind of record is kept; 0 keeps it forever.
+type Retention struct {
+	Tokens     time.Duration // link tokens, from their expiry
+	Sessions   time.Duration // console sessions, from their end
+	Attempts   time.Duration // webhook attempts, from their start
+	Deliveries time.Duration // finished deliveries (and their attempts), from their creation
+	Events     time.Duration // events no delivery refers to any more, from their creation
+}
+
+const day = 24 * time.Hour
+
+// DefaultRetention keeps what support needs to answer "what happened to
+// this user's webhook last month": attempts and expired tokens 30 days,
+// deliveries and events 90 days, ended sessions a week.
+func DefaultRetention() Retention {
+	return Retention{Tokens: 30 * day, Sessions: EndedSessionsKept, Attempts: 30 * day, Deliveries: 90 * day, Events: 90 * day}
+}
+
+// PruneKinds names the kinds of records, in the order they are pruned:
+// attempts before the deliveries they belong to, deliveries before the
+// events they refer to.
+var PruneKinds = []string{"tokens", "sessions", "attempts", "deliveries", "events"}
+
+func (r Retention) of(kind string) time.Duration {
+	switch kind {
+	case "tokens":
+		return r.Tokens
+	case "sessions":
+		return r.Sessions
+	case "attempts":
+		return r.Attempts
+	case "deliveries":
+		return r.Deliveries
+	case "events":
+		return r.Events
+	}
+	return 0
+}
+
+// PruneBatch is how many rows one prune transaction deletes. Each batch is
+// its own transaction on the writer, so requests queued behind it wait for
+// one batch (a few milliseconds), never for a whole prune; see
+// BenchmarkTokensDuringPrune.
+const PruneBatch = 500
+
+// RetentionReport is what the admin page shows: the retention in force,
+// the last run and the totals since the first.
+type RetentionReport struct {
+	Retention map[string]time.Duration `json:"retention"`
+	LastRunAt time.Time                `json:"lastRunAt"`
+	LastTook  time.Duration            `json:"lastTook"`
+	LastError string                   `json:"lastError,omitempty"`
+	Last      map[string]int64         `json:"last"`
+	Total     map[string]int64         `json:"total"`
+	Since     time.Time                `json:"since"`
+}
+
+const retentionSetting = "retention_report"
+
+// Prune deletes what r no longer keeps, kind by kind, in batches of
+// PruneBatch rows, and records the counts for the admin page. It stops
+// early, with what it did so far, when ctx ends.
+func (s *Store) Prune(ctx context.Context, r Retention) (map[string]int64, error) {
+	start := s.Now()
+	counts := map[string]int64{}
+	var firstErr error
+	for _, kind := range PruneKinds {
+		keep := r.of(kind)
+		if keep <= 0 {
+			continue
+		}
+		n, err := s.pruneKind(ctx, kind, start.Add(-keep))
+		counts[kind] = n
+		if err != nil {
+			firstErr = fmt.Errorf("prune %s: %w", kind, err)
+			break
+		}
+	}
+	if err := s.recordPrune(ctx, r, start, counts, firstErr); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return counts, firstErr
+}
+
+// pruneKind deletes the rows of kind older than cutoff, one batch per
+// transaction, and returns how many.
+func (s *Store) pruneKind(ctx context.Context, kind string, cutoff time.Time) (int64, error) {
+	var total int64
+	for _, m := range Modes {
+		// Deliveries still pending and events that deliveries still refer
+		// to are passed over, not deleted: a keyset cursor walks past them
+		// so no batch reads them again.
+		var afterAt int64 = -1
+		afterID := ""
+		for {
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
+			var n int64
+			var more bool
+			err := s.write(ctx, func(tx *gorm.DB) error {
+				var err error
+				n, more, afterAt, afterID, err = pruneBatch(tx, kind, m, ms(cutoff), afterAt, afterID)
+				return err
+			})
+			if err != nil {
+				return total, err
+			}
+			total += n
+			if !more {
+				break
+			}
+		}
+		if kind == "sessions" || kind == "attempts" {
+			break // not kept per mode
+		}
+	}
+	return total, nil
+}
+
+// pruneBatch deletes one batch and says whether there may be more, with
+// the cursor to continue from.
+func pruneBatch(tx *gorm.DB, kind string, m Mode, cutoff, afterAt int64, afterID string) (n int64, more bool, at int64, id string, err error) {
+	del := func(q string, args ...any) (int64, error) {
+		res := tx.Exec(q, args...)
+		return res.RowsAffected, res.Error
+	}
+	switch kind {
+	case "tokens":
+		n, err = del(`DELETE FROM link_tokens WHERE id IN (
+			SELECT id FROM link_tokens WHERE mode = ? AND expires_at < ? LIMIT ?)`, string(m), cutoff, PruneBatch)
+		return n, n == PruneBatch, 0, "", err
+	case "sessions":
+		n, err = del(`DELETE FROM sessions WHERE id IN (
+			SELECT id FROM sessions WHERE expires_at < ? OR revoked_at < ? LIMIT ?)`, cutoff, cutoff, PruneBatch)
+		return n, n == PruneBatch, 0, "", err
+	case "attempts":
+		n, err = del(`DELETE FROM attempts WHERE id IN (
+			SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, cutoff, PruneBatch)
+		return n, n == PruneBatch, 0, "", err
+	}
+	// Deliveries and events: take the next batch of candidates in
+	// (created_at, id) order, then delete those that may go.
+	table := map[string]string{"deliveries": "deliveries", "events": "events"}[kind]
+	type row struct {
+		ID        string
+		CreatedAt int64
+	}
+	var rows []row
+	if err := tx.Raw(`SELECT id, created_at FROM `+table+` WHERE mode = ? AND created_at < ?
+		AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`,
+		string(m), cutoff, afterAt, afterID, PruneBatch).Scan(&rows).Error; err != nil {
+		return 0, false, 0, "", err
+	}
+	if len(rows) == 0 {
+		return 0, false, 0, "", nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	last := rows[len(rows)-1]
+	switch kind {
+	case "deliveries":
+		// A delivery goes with its attempts; the hourly counts follow by trigger.
+		if err := tx.Exec(`DELETE FROM attempts WHERE delivery_id IN (
+			SELECT id FROM deliveries WHERE id IN ? AND status != 'PENDING')`, ids).Error; err != nil {
+			return 0, false, 0, "", err
+		}
+		n, err = del(`DELETE FROM deliveries WHERE id IN ? AND status != 'PENDING'`, ids)
+	case "events":
+		n, err = del(`DELETE FROM events WHERE id IN ? AND NOT EXISTS (
+			SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)`, ids)
+	}
+	return n, len(rows) == PruneBatch, last.CreatedAt, last.ID, err
+}
+
+func (s *Store) recordPrune(ctx context.Context, r Retention, at time.Time, counts map[string]int64, runErr error) error {
+	rep, err := s.RetentionReport(ctx)
+	if err != nil {
+		return err
+	}
+	if rep.Since.IsZero() {
+		rep.Since = at
+	}
+	rep.Retention = map[string]time.Duration{}
+	for _, k := range PruneKinds {
+		rep.Retention[k] = r.of(k)
+		rep.Total[k] += counts[k]
+	}
+	rep.LastRunAt, rep.LastTook, rep.Last = at, s.Now().Sub(at), counts
+	rep.LastError = ""
+	if runErr != nil {
+		rep.LastError = runErr.Error()
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Exec("INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+			retentionSetting, string(b)).Error
+	})
+}
+
+// RetentionReport returns what the last prune recorded; a zero report
+// (LastRunAt zero) before the first.
+func (s *Store) RetentionReport(ctx context.Context) (*RetentionReport, error) {
+	rep := &RetentionReport{Total: map[string]int64{}, Last: map[string]int64{}}
+	v, ok, err := s.GetSetting(ctx, retentionSetting)
+	if err != nil || !ok {
+		return rep, err
+	}
+	if err := json.Unmarshal([]byte(v), rep); err != nil {
+		return nil, fmt.Errorf("read retention report: %w", err)
+	}
+	if rep.Total == nil {
+		rep.Total = map[string]int64{}
+	}
+	return rep, nil
+}
