@@ -18,6 +18,7 @@ var migrations = []struct {
 	{"metadata values found in any letter case", schemaMetadataNocase},
 	{"API request log", schemaAPIRequests},
 	{"retrying deliveries indexed, endpoints keep their last failure", schemaRetrying},
+	{"two-factor sign-in", schemaTwoFactor},
 }
 
 const schemaV1 = `
