@@ -39,6 +39,12 @@ const (
 	AuditPasswordChanged = "operator_password_changed" // by the operator, who gave the current one
 	AuditPasswordRefused = "operator_password_change_refused"
 	AuditPasswordReset   = "operator_password_reset" // by an admin
+
+	AuditTwoFactorOn       = "two_factor_enabled"
+	AuditTwoFactorOff      = "two_factor_disabled" // by the operator
+	AuditTwoFactorReset    = "two_factor_reset"    // by an admin
+	AuditTwoFactorRequired = "two_factor_requirement_changed"
+	AuditRecoveryCodes     = "recovery_codes_renewed"
 )
 
 // AuditActions lists every action, for the audit log's filter.
@@ -48,6 +54,7 @@ var AuditActions = []string{
 	AuditSessionRevoked, AuditSessionsRevoked, AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted,
 	AuditWebhookEnabled, AuditSecretRevealed, AuditSecretRotated, AuditTestEventSent, AuditDeliveryResent,
 	AuditFailedRecovered, AuditPasswordChanged, AuditPasswordRefused, AuditPasswordReset,
+	AuditTwoFactorOn, AuditTwoFactorOff, AuditTwoFactorReset, AuditTwoFactorRequired, AuditRecoveryCodes,
 }
 
 // AuditFilter narrows the audit log. Empty fields do not filter.

@@ -164,9 +164,14 @@ func (s *Store) TurnOffTwoFactor(ctx context.Context, operatorID string) (bool, 
 }
 
 // TwoFactorRequired tells whether every operator must sign in with a second factor.
+// Read from the reader pool: the console asks on every request.
 func (s *Store) TwoFactorRequired(ctx context.Context) (bool, error) {
-	v, ok, err := s.GetSetting(ctx, SettingRequireTwoFactor)
-	return ok && v == "true", err
+	var n int64
+	err := s.read(ctx).Model(&Setting{}).Where("key = ? AND value = 'true'", SettingRequireTwoFactor).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("read the two-factor requirement: %w", err)
+	}
+	return n > 0, nil
 }
 
 // RequireTwoFactor sets whether every operator must use two-factor sign-in.

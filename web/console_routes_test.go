@@ -20,6 +20,7 @@ var publicRoutes = map[string]bool{
 	"GET /static/:name":    true,
 	"GET /login":           true,
 	"POST /login":          true,
+	"POST /login/2fa":      true, // the sign-in's second step: its own CSRF cookie and challenge
 	"GET /demo":            true,
 	"GET /static/wink.js":  true,
 	"GET /static/demo.js":  true,
@@ -78,6 +79,12 @@ var consoleRoles = map[string]models.Role{
 	"POST /operators/:id/role":            models.RoleAdmin,
 	"POST /operators/:id/sessions/revoke": models.RoleAdmin,
 	"POST /operators/:id/password":        models.RoleAdmin,
+	"POST /operators/:id/2fa/reset":       models.RoleAdmin,
+	"POST /operators/2fa/require":         models.RoleAdmin,
+	"GET /account/2fa":                    models.RoleSupport,
+	"POST /account/2fa":                   models.RoleSupport,
+	"POST /account/2fa/recovery":          models.RoleSupport,
+	"POST /account/2fa/off":               models.RoleSupport,
 	"GET /account":                        models.RoleSupport,
 	"POST /account/password":              models.RoleSupport,
 }

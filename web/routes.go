@@ -75,6 +75,7 @@ func (a *App) consoleRoutes() {
 	app.Get("/static/:name", con.Static)
 	app.Get("/login", con.LoginForm)
 	app.Post("/login", con.LoginCSRF, con.Login)
+	app.Post("/login/2fa", con.LoginCSRF, con.LoginCode)
 	app.Post("/logout", session, csrf, support, con.Logout)
 
 	// Dashboard, search and the mode switch.
@@ -141,10 +142,17 @@ func (a *App) consoleRoutes() {
 	app.Post("/operators/:id/disable", session, csrf, admin, con.OperatorDisable)
 	app.Post("/operators/:id/enable", session, csrf, admin, con.OperatorEnable)
 	app.Post("/operators/:id/password", session, csrf, admin, con.OperatorPasswordReset)
+	app.Post("/operators/:id/2fa/reset", session, csrf, admin, con.OperatorTwoFactorReset)
+	app.Post("/operators/2fa/require", session, csrf, admin, con.TwoFactorRequire)
 
-	// One's own account: every role changes their own password.
+	// One's own account: every role changes their own password and sets up
+	// two-factor sign-in.
 	app.Get("/account", session, support, con.AccountShow)
 	app.Post("/account/password", session, csrf, support, con.AccountPassword)
+	app.Get("/account/2fa", session, support, con.AccountTwoFactorShow)
+	app.Post("/account/2fa", session, csrf, support, con.AccountTwoFactorConfirm)
+	app.Post("/account/2fa/recovery", session, csrf, support, con.AccountRecoveryCodes)
+	app.Post("/account/2fa/off", session, csrf, support, con.AccountTwoFactorOff)
 }
 
 // middleware runs on every request, outermost first: the request id comes

@@ -32,7 +32,30 @@ func (h *Handler) RequireSession(c *fiber.Ctx) error {
 		return c.Redirect(target, fiber.StatusSeeOther)
 	}
 	c.Locals(localSession, s)
+	if enrol, err := h.mustEnrolTwoFactor(c, s); err != nil {
+		return h.fail(c, err, nil)
+	} else if enrol {
+		return c.Redirect("/account/2fa", fiber.StatusSeeOther)
+	}
 	return c.Next()
+}
+
+// mustEnrolTwoFactor: while an admin requires two-factor sign-in, an
+// operator without it may only set it up (or sign out) until they have.
+func (h *Handler) mustEnrolTwoFactor(c *fiber.Ctx, s *models.SessionWithOperator) (bool, error) {
+	switch c.Path() {
+	case "/account/2fa", "/logout":
+		return false, nil
+	}
+	required, err := h.store.TwoFactorRequired(c.UserContext())
+	if err != nil || !required {
+		return false, err
+	}
+	tf, err := h.store.TwoFactorOf(c.UserContext(), s.OperatorID)
+	if err != nil {
+		return false, err
+	}
+	return !tf.Enabled, nil
 }
 
 // CSRF refuses a form that does not carry the session's token, or that a

@@ -90,15 +90,38 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 		return h.renderLogin(c, e.Code.Status(), again)
 	}
 	try.succeed()
+	tf, err := h.store.TwoFactorOf(c.UserContext(), op.ID)
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
+	if tf.Enabled {
+		raw, err := h.store.StartLoginChallenge(c.UserContext(), op, next)
+		if err != nil {
+			return h.fail(c, err, nil)
+		}
+		c.Cookie(&fiber.Cookie{
+			Name: challengeCookie, Value: raw, Path: "/login", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+			Secure: c.Protocol() == "https", MaxAge: int(models.LoginChallengeTTL / time.Second),
+		})
+		return h.renderLoginCode(c, fiber.StatusOK, op.Email, "")
+	}
+	return h.startSession(c, op, next, "")
+}
+
+// startSession signs the operator in: a new session, its cookie, the audit
+// line, and on to where they were going.
+func (h *Handler) startSession(c *fiber.Ctx, op *models.Operator, next, how string) error {
+	ip := c.IP()
 	raw, sess, err := h.store.CreateSession(c.UserContext(), op, ip, c.Get(fiber.HeaderUserAgent), h.idle)
 	if err != nil {
 		return h.fail(c, err, nil)
 	}
 	h.setSessionCookie(c, raw)
 	c.Cookie(&fiber.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HTTPOnly: true})
+	c.Cookie(&fiber.Cookie{Name: challengeCookie, Value: "", Path: "/login", MaxAge: -1, HTTPOnly: true})
 	c.Locals(localSession, &models.SessionWithOperator{Session: *sess, Operator: *op})
-	h.log.Info("console sign-in", "request_id", c.Locals(requestIDKey), "operator", op.Email, "role", op.Role, "ip", ip)
-	h.audit(c, models.AuditSignedIn, "operator", op.ID, "")
+	h.log.Info("console sign-in", "request_id", c.Locals(requestIDKey), "operator", op.Email, "role", op.Role, "ip", ip, "second_factor", how)
+	h.audit(c, models.AuditSignedIn, "operator", op.ID, how)
 	return c.Redirect(localPath(next, "/"), fiber.StatusSeeOther)
 }
 

@@ -24,6 +24,11 @@ func (h *Handler) renderOperators(c *fiber.Ctx, status int, v views.OperatorsVie
 			LastLoginAt: o.LastLoginAt, Disabled: o.DisabledAt != nil, Self: o.ID == self,
 		})
 	}
+	required, err := h.store.TwoFactorRequired(c.UserContext())
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
+	v.RequireTwoFactor = required
 	p := h.page(c, "Operators", "operators")
 	if flash != nil {
 		p.Flash = flash

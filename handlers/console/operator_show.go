@@ -49,6 +49,11 @@ func (h *Handler) renderOperator(c *fiber.Ctx, status int, id string, forms view
 		return h.fail(c, err, nil)
 	}
 	v.Audit = auditRows(audit.Items)
+	tf, err := h.store.TwoFactorOf(ctx, op.ID)
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
+	v.TwoFactorOn = tf.Enabled
 	p := h.page(c, op.Email, "operators")
 	if flash != nil {
 		p.Flash = flash
