@@ -15,6 +15,7 @@ var migrations = []struct {
 	{"resend requests counted", schemaManualRequests},
 	{"attempt bodies stored once, with their event", schemaAttemptBodyOnce},
 	{"status indices hold pending and failed deliveries only", schemaStatusIndicesPendingFailed},
+	{"endpoint rate limit and in-flight limit", schemaEndpointLimits},
 }
 
 const schemaV1 = `
@@ -365,4 +366,12 @@ CREATE INDEX deliveries_mode_pending_failed ON deliveries(mode, status, created_
 	WHERE status = 'PENDING' OR status = 'FAILED';
 CREATE INDEX deliveries_endpoint_pending_failed ON deliveries(endpoint_id, status, created_at)
 	WHERE status = 'PENDING' OR status = 'FAILED';
+`
+
+// schemaEndpointLimits gives each endpoint its own delivery limits: a rate
+// in requests a second (0: none) and a cap on attempts in flight at once
+// (0: the dispatcher's default).
+const schemaEndpointLimits = `
+ALTER TABLE webhook_endpoints ADD COLUMN rate_limit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhook_endpoints ADD COLUMN max_in_flight INTEGER NOT NULL DEFAULT 0;
 `

@@ -31,6 +31,12 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, mode Mode, in Webhook
 	if in.IncludePayload != nil {
 		ep.IncludePayload = *in.IncludePayload
 	}
+	if in.RateLimit != nil {
+		ep.RateLimit = *in.RateLimit
+	}
+	if in.MaxInFlight != nil {
+		ep.MaxInFlight = *in.MaxInFlight
+	}
 	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&ep).Error }); err != nil {
 		return nil, fmt.Errorf("create webhook endpoint: %w", err)
 	}
@@ -103,6 +109,14 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, mode Mode, id string,
 		if in.IncludePayload != nil {
 			ep.IncludePayload = *in.IncludePayload
 			set["include_payload"] = ep.IncludePayload
+		}
+		if in.RateLimit != nil {
+			ep.RateLimit = *in.RateLimit
+			set["rate_limit"] = ep.RateLimit
+		}
+		if in.MaxInFlight != nil {
+			ep.MaxInFlight = *in.MaxInFlight
+			set["max_in_flight"] = ep.MaxInFlight
 		}
 		if in.Secret != nil && *in.Secret != ep.Secret {
 			ep.Secret, ep.PreviousSecret, ep.PreviousSecretUntil = *in.Secret, "", nil

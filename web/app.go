@@ -45,7 +45,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}, started: time.Now()}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
-		Workers: cfg.WebhookWorkers, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,
+		InFlight: cfg.WebhookInFlight, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,
 		// The lease outlives the longest attempt with room for recording it;
 		// after a crash, another process takes the deliveries over once it ends.
 		Lease:    cfg.WebhookTimeout + 15*time.Second,

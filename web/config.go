@@ -24,7 +24,7 @@ type Config struct {
 	TokenTTL           time.Duration
 	RateLimit          float64 // API requests per second per client IP; 0 turns it off
 	WebhookTimeout     time.Duration
-	WebhookWorkers     int
+	WebhookInFlight    int             // webhook attempts in flight at once, in all
 	WebhookPerEndpoint int             // attempts to one endpoint in flight at once, per process
 	WebhookRetries     []time.Duration // waits between automatic attempts; nil for the default
 	AllowPrivate       []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
@@ -40,7 +40,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
-		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
+		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookInFlight: webhooks.DefaultInFlight, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
 		SessionIdle: 2 * time.Hour, LogLevel: "info",
 	}
 }
@@ -101,18 +101,18 @@ func options() []option {
 		}},
 		{"webhook-timeout", "TOKENDESK_WEBHOOK_TIMEOUT", "timeout of one webhook attempt", d.WebhookTimeout.String(),
 			dur("webhook-timeout", 100*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout })},
-		{"webhook-workers", "TOKENDESK_WEBHOOK_WORKERS", "concurrent webhook attempts", strconv.Itoa(d.WebhookWorkers), func(c *Config, v string) error {
+		{"webhook-inflight", "TOKENDESK_WEBHOOK_INFLIGHT", "webhook attempts in flight at once, in all", strconv.Itoa(d.WebhookInFlight), func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1024 {
-				return fmt.Errorf("webhook-workers: %q must be a whole number from 1 to 1024", v)
+			if err != nil || n < 1 || n > 100000 {
+				return fmt.Errorf("webhook-inflight: %q must be a whole number from 1 to 100000", v)
 			}
-			c.WebhookWorkers = n
+			c.WebhookInFlight = n
 			return nil
 		}},
 		{"webhook-per-endpoint", "TOKENDESK_WEBHOOK_PER_ENDPOINT", "webhook attempts in flight at once to any one endpoint", strconv.Itoa(d.WebhookPerEndpoint), func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1024 {
-				return fmt.Errorf("webhook-per-endpoint: %q must be a whole number from 1 to 1024", v)
+			if err != nil || n < 1 || n > models.MaxWebhookMaxInFlight {
+				return fmt.Errorf("webhook-per-endpoint: %q must be a whole number from 1 to %d", v, models.MaxWebhookMaxInFlight)
 			}
 			c.WebhookPerEndpoint = n
 			return nil

@@ -67,7 +67,7 @@ func (rr *rawReceiver) url() *url.URL {
 }
 
 func testClient() *client {
-	return newClient(&Guard{AllowLoopback: true}, Config{Timeout: 2 * time.Second, Workers: 4})
+	return newClient(&Guard{AllowLoopback: true}, Config{Timeout: 2 * time.Second, PerEndpoint: 4})
 }
 
 func postOnce(t *testing.T, c *client, u *url.URL) (*http.Response, []byte, error) {
