@@ -164,7 +164,7 @@ func (e *endpoints) heldBack(now time.Time) (ids []string, until time.Time) {
 			soonest(rateFree)
 		case p.inFlight >= p.limit() && p.cap > 0:
 		default:
-			if p.inFlight == 0 && p.backoff == 0 {
+			if p.inFlight == 0 && p.backoff == 0 && !p.tat.After(now) {
 				delete(e.m, id)
 			}
 			continue
