@@ -124,9 +124,15 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, mode Mode, id string,
 		}
 		deactivated := false
 		if in.Active != nil {
-			deactivated = ep.Active && !*in.Active
+			deactivated = ep.Active && !*in.Active && ep.DisabledAt == nil
 			ep.Active = *in.Active
 			set["active"] = ep.Active
+			if ep.Active && ep.DisabledAt != nil {
+				// Turning on an endpoint the server disabled enables it
+				// again: its failure streak starts over.
+				ep.DisabledAt, ep.DisabledReason, ep.FailingSince = nil, "", nil
+				set["disabled_at"], set["disabled_reason"], set["failing_since"] = nil, "", nil
+			}
 		}
 		ep.UpdatedAt = now
 		if err := tx.Model(&WebhookEndpoint{}).Where("id = ?", id).Updates(set).Error; err != nil {
