@@ -1,6 +1,7 @@
 package models
 
 import (
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -104,6 +105,8 @@ type WebhookInput struct {
 	Secret         *string
 	RateLimit      *int // requests a second, 0 for none
 	MaxInFlight    *int // attempts at once, 0 for the server's default
+
+	allowPrivate []netip.Prefix // the store's AllowPrivate, set when it checks
 }
 
 // Bounds of an endpoint's own delivery limits.
@@ -159,7 +162,7 @@ func (in *WebhookInput) check(mode Mode, create bool) []*Error {
 			missing("url")
 		}
 	default:
-		if err := checkWebhookURL(mode, strings.TrimSpace(*in.URL)); err != nil {
+		if err := checkWebhookURL(mode, strings.TrimSpace(*in.URL), in.allowPrivate); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -207,7 +210,7 @@ func (in *WebhookInput) check(mode Mode, create bool) []*Error {
 	return errs
 }
 
-func checkWebhookURL(mode Mode, raw string) *Error {
+func checkWebhookURL(mode Mode, raw string, allowPrivate []netip.Prefix) *Error {
 	n := utf8.RuneCountInString(raw)
 	if n < 1 || n > MaxWebhookURLLen {
 		return FieldError("url", "url must be 1 to %d characters, got %d", MaxWebhookURLLen, n)
@@ -218,6 +221,9 @@ func checkWebhookURL(mode Mode, raw string) *Error {
 	}
 	if mode == Production && u.Scheme != "https" {
 		return FieldError("url", "url must begin with https:// in PRODUCTION (http:// is allowed in SANDBOX only)")
+	}
+	if mode == Production {
+		return checkProductionHost(u, allowPrivate)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ func (s *Store) nowMS() time.Time { return time.UnixMilli(s.Now().UnixMilli()).U
 // CreateWebhookEndpoint adds an endpoint to mode. Only events created after
 // it will be delivered to it.
 func (s *Store) CreateWebhookEndpoint(ctx context.Context, mode Mode, in WebhookInput) (*WebhookEndpoint, error) {
+	in.allowPrivate = s.AllowPrivate
 	if err := in.ValidateCreate(mode); err != nil {
 		return nil, err
 	}
@@ -41,6 +42,13 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, mode Mode, in Webhook
 		return nil, fmt.Errorf("create webhook endpoint: %w", err)
 	}
 	return &ep, nil
+}
+
+// WebhookFieldErrors checks in for mode as creating (create) or updating
+// an endpoint would, every problem at once, for forms.
+func (s *Store) WebhookFieldErrors(mode Mode, in WebhookInput, create bool) FieldErrors {
+	in.allowPrivate = s.AllowPrivate
+	return in.FieldErrors(mode, create)
 }
 
 // GetWebhookEndpoint returns the endpoint with id in mode. Deleted endpoints
@@ -79,6 +87,7 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, mode Mode, f WebhookFi
 // RotateWebhookSecret is the gentle way. Turning an endpoint inactive fails
 // its pending deliveries, visibly, so they can be recovered later.
 func (s *Store) UpdateWebhookEndpoint(ctx context.Context, mode Mode, id string, in WebhookInput) (*WebhookEndpoint, error) {
+	in.allowPrivate = s.AllowPrivate
 	if err := in.Validate(mode); err != nil {
 		return nil, err
 	}

@@ -261,3 +261,19 @@ func TestWebhookLimitsAPI(t *testing.T) {
 			status: 400, contains: []string{`"field":"rateLimit"`}},
 	})
 }
+
+func TestProductionWebhookURLsAreCheckedAtCreation(t *testing.T) {
+	ta := newTestApp(t, nil)
+	body := func(url string) string {
+		return `{"name":"n","url":"` + url + `","eventTypes":["USER_CREATED"],"active":true,"secret":"s"}`
+	}
+	var scenarios []scenario
+	for _, u := range []string{"https://127.1/h", "https://0x7f000001/h", "https://[::ffff:127.0.0.1]/h", "https://localhost/h",
+		"https://user:pw@example.com/h", "https://example.com:70000/h", "https://169.254.169.254/h"} {
+		scenarios = append(scenarios, scenario{name: "refuses " + u, method: "POST", path: "/v1/webhooks", creds: "production",
+			body: body(u), status: 400, code: models.CodeInvalidParameters, contains: []string{`"field":"url"`}})
+	}
+	scenarios = append(scenarios, scenario{name: "SANDBOX still takes localhost", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+		body: body("http://localhost:3000/h"), status: 200})
+	ta.run(t, scenarios)
+}

@@ -43,6 +43,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	store.AllowPrivate = cfg.AllowPrivate
 	a := &App{cfg: cfg, log: log, store: store, api: &api.Handler{Store: store, Log: log}, started: time.Now()}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
 		InFlight: cfg.WebhookInFlight, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,

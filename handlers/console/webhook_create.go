@@ -56,10 +56,10 @@ func (f webhookForm) input(withSecret bool) models.WebhookInput {
 
 // Validate returns every problem beside its field, by the contract's rules
 // for the session's mode.
-func (f webhookForm) Validate(m models.Mode, create bool) map[string]string {
+func (f webhookForm) Validate(s *models.Store, m models.Mode, create bool) map[string]string {
 	in := f.input(create)
 	errs := map[string]string{}
-	for field, msg := range in.FieldErrors(m, create) {
+	for field, msg := range s.WebhookFieldErrors(m, in, create) {
 		errs[field] = sentence(msg)
 	}
 	// The contract's length messages read oddly for an empty box.
@@ -129,7 +129,7 @@ func (h *Handler) WebhookCreate(c *fiber.Ctx) error {
 	if f.Secret == "" {
 		f.Secret, generated = h.store.NewWebhookSecret(), true
 	}
-	if errs := f.Validate(mode(c), true); len(errs) > 0 {
+	if errs := f.Validate(h.store, mode(c), true); len(errs) > 0 {
 		if generated {
 			f.Secret = ""
 		}

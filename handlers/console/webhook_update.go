@@ -27,7 +27,7 @@ func (h *Handler) WebhookUpdate(c *fiber.Ctx) error {
 		v.Form = f.view(ep.ID, errs)
 		return render(c, fiber.StatusBadRequest, views.WebhookShow(h.page(c, ep.Name, "webhooks"), v))
 	}
-	if errs := f.Validate(m, false); len(errs) > 0 {
+	if errs := f.Validate(h.store, m, false); len(errs) > 0 {
 		return again(errs)
 	}
 	if ep.Active && !f.Active {
