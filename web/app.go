@@ -50,7 +50,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		// The lease outlives the longest attempt with room for recording it;
 		// after a crash, another process takes the deliveries over once it ends.
 		Lease:    cfg.WebhookTimeout + 15*time.Second,
-		Schedule: cfg.WebhookRetries, AllowedPrivate: cfg.AllowPrivate, Logger: log,
+		Schedule: cfg.WebhookRetries, AllowedPrivate: cfg.AllowPrivate, Proxy: cfg.WebhookProxy, Logger: log,
 	})
 	if err != nil {
 		store.Close()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ type Config struct {
 	WebhookPerEndpoint int             // attempts to one endpoint in flight at once, per process
 	WebhookRetries     []time.Duration // waits between automatic attempts; nil for the default
 	AllowPrivate       []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
+	WebhookProxy       *url.URL        // HTTP CONNECT proxy deliveries go through; nil for none
 	AdminEmail         string
 	AdminPassword      string
 	SessionIdle        time.Duration
@@ -132,6 +134,18 @@ func options() []option {
 			}
 			return nil
 		}},
+		{"webhook-proxy", "TOKENDESK_WEBHOOK_PROXY", "HTTP CONNECT proxy every webhook delivery goes through (http://[user:password@]host:port)", "", func(c *Config, v string) error {
+			c.WebhookProxy = nil
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || u.Scheme != "http" || u.Hostname() == "" || (u.Path != "" && u.Path != "/") {
+				return fmt.Errorf("webhook-proxy: %q is not a proxy address; give http://host:port", redactURL(v))
+			}
+			c.WebhookProxy = u
+			return nil
+		}},
 		{"allow-private", "TOKENDESK_ALLOW_PRIVATE", "comma-separated CIDR ranges PRODUCTION webhooks may reach (internal networks)", "", func(c *Config, v string) error {
 			c.AllowPrivate = nil
 			for _, part := range strings.Split(v, ",") {
@@ -208,4 +222,16 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 		}
 	}
 	return cfg, fs.Args(), nil
+}
+
+// redactURL hides a password in a URL given on the command line, for
+// error messages.
+func redactURL(v string) string {
+	if u, err := url.Parse(v); err == nil {
+		return u.Redacted()
+	}
+	if at := strings.LastIndex(v, "@"); at >= 0 {
+		return "…" + v[at:]
+	}
+	return v
 }

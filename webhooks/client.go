@@ -24,8 +24,9 @@ import (
 // on it cannot record a stray answer as its own. It costs about 15 µs more
 // CPU a request on loopback, which any real receiver's latency hides.
 //
-// What it is told not to do: no proxy unless configured (the guard must
-// judge the receiver's own address), no redirects (RoundTrip is called
+// What it is told not to do: no proxy but --webhook-proxy, through which it
+// tunnels itself (proxyDialer), never the environment's HTTP_PROXY (the
+// guard must judge the receiver's own address), no redirects (RoundTrip is called
 // directly, so a 3xx is the receiver's answer, recorded with its
 // Location), no compression (the log shows the bytes the receiver sent),
 // and never a second POST inside one attempt (see post).
@@ -42,15 +43,23 @@ const (
 	idleTimeout            = 90 * time.Second
 )
 
-func newClient(g *Guard, cfg Config) *client {
+func newClient(g *Guard, cfg Config) (*client, error) {
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second, Control: g.control}
+	dialRaw := dialer.DialContext
+	if cfg.Proxy != nil {
+		pd, err := newProxyDialer(cfg.Proxy, cfg.Timeout, g)
+		if err != nil {
+			return nil, err
+		}
+		dialRaw = pd.dial
+	}
 	tlsConfig := cfg.TLSConfig.Clone()
 	if tlsConfig == nil {
 		tlsConfig = &tls.Config{} // system roots
 	}
 	tlsConfig.NextProtos = []string{"h2", "http/1.1"}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dialer.DialContext(ctx, network, addr)
+		c, err := dialRaw(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +69,7 @@ func newClient(g *Guard, cfg Config) *client {
 	// over TLS gets the same guarded connection as plain HTTP; HTTP/2 needs
 	// none, its frames say which stream every byte belongs to.
 	dialTLS := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dialer.DialContext(ctx, network, addr)
+		c, err := dialRaw(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +100,7 @@ func newClient(g *Guard, cfg Config) *client {
 		MaxIdleConnsPerHost:    max(cfg.PerEndpoint, 2),
 		IdleConnTimeout:        idleTimeout,
 	}
-	return &client{tr: tr}
+	return &client{tr: tr}, nil
 }
 
 // errTooManyInformational ends an exchange with a receiver that keeps

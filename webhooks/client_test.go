@@ -67,7 +67,15 @@ func (rr *rawReceiver) url() *url.URL {
 }
 
 func testClient() *client {
-	return newClient(&Guard{AllowLoopback: true}, Config{Timeout: 2 * time.Second, PerEndpoint: 4})
+	return mustClient(&Guard{AllowLoopback: true}, Config{Timeout: 2 * time.Second, PerEndpoint: 4})
+}
+
+func mustClient(g *Guard, cfg Config) *client {
+	c, err := newClient(g, cfg)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 func postOnce(t *testing.T, c *client, u *url.URL) (*http.Response, []byte, error) {
@@ -309,7 +317,7 @@ func TestClientSpeaksHTTP2WhereOfferedOverTLS(t *testing.T) {
 		srv.EnableHTTP2 = h2
 		srv.StartTLS()
 		cfg := Config{Timeout: 2 * time.Second, PerEndpoint: 4, TLSConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
-		c := newClient(&Guard{AllowLoopback: true}, cfg)
+		c := mustClient(&Guard{AllowLoopback: true}, cfg)
 		u, _ := url.Parse(srv.URL + "/hook")
 		for i := range 3 {
 			resp, body, err := postOnce(t, c, u)
@@ -332,7 +340,7 @@ func TestClientSpeaksHTTP2WhereOfferedOverTLS(t *testing.T) {
 func TestClientGuardsTheDial(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	c := newClient(&Guard{}, Config{Timeout: time.Second, PerEndpoint: 2})
+	c := mustClient(&Guard{}, Config{Timeout: time.Second, PerEndpoint: 2})
 	defer c.closeIdle()
 	u, _ := url.Parse(srv.URL)
 	_, _, err := postOnce(t, c, u)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -43,8 +44,11 @@ type Config struct {
 	// SSRF guard would refuse them (self-hosters on an internal network).
 	AllowedPrivate []netip.Prefix
 	TLSConfig      *tls.Config // roots for receivers' certificates; system roots when nil
-	UserAgent      string      // tokendesk-webhooks/1
-	Logger         *slog.Logger
+	// Proxy, when set, is an HTTP CONNECT proxy every delivery is
+	// tunnelled through (see proxyDialer for what the guard checks then).
+	Proxy     *url.URL
+	UserAgent string // tokendesk-webhooks/1
+	Logger    *slog.Logger
 }
 
 // Defaults of the concurrency limits.
@@ -188,19 +192,24 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	prod, err := newClient(&Guard{Allowed: cfg.AllowedPrivate}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	sandbox, err := newClient(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg)
+	if err != nil {
+		return nil, err
+	}
 	queue, err := store.OpenDispatchQueue(context.Background())
 	if err != nil {
 		return nil, err
 	}
 	d := &Dispatcher{
-		store:   store,
-		queue:   queue,
-		cfg:     cfg,
-		backoff: Backoff{Schedule: cfg.Schedule, Jitter: cfg.Jitter},
-		clients: map[models.Mode]*client{
-			models.Production: newClient(&Guard{Allowed: cfg.AllowedPrivate}, cfg),
-			models.Sandbox:    newClient(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg),
-		},
+		store:     store,
+		queue:     queue,
+		cfg:       cfg,
+		backoff:   Backoff{Schedule: cfg.Schedule, Jitter: cfg.Jitter},
+		clients:   map[models.Mode]*client{models.Production: prod, models.Sandbox: sandbox},
 		log:       cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
 		signers:   sync.Pool{New: func() any { return &signer{} }},
 		wake:      make(chan struct{}, 1),

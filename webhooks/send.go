@@ -126,12 +126,15 @@ func describe(err error, timeout time.Duration) string {
 		err = urlErr.Err // its message repeats the URL, which may hold credentials
 	}
 	var blocked *BlockedError
+	var refused *ProxyError
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var netErr net.Error
 	switch {
 	case errors.As(err, &blocked):
 		return "blocked: " + blocked.Error()
+	case errors.As(err, &refused):
+		return "proxy: " + refused.Error()
 	case errors.As(err, &dnsErr):
 		if dnsErr.IsNotFound {
 			return fmt.Sprintf("DNS: no such host %q", dnsErr.Name)
