@@ -73,6 +73,10 @@ const (
 	// after these waits, doubling, while claiming pauses.
 	recordRetryFirst = 100 * time.Millisecond
 	recordRetryMax   = 5 * time.Second
+	// A round under load (many attempts in flight) that would record fewer
+	// than minRoundUnderLoad results waits roundGather for more.
+	minRoundUnderLoad = 64
+	roundGather       = time.Millisecond
 )
 
 func (c *Config) setDefaults() error {
@@ -326,6 +330,13 @@ func (d *Dispatcher) pump() {
 			batch, held = append(batch, *held), nil
 		}
 		batch = d.gather(batch)
+		if n := len(batch); n > 0 && n < minRoundUnderLoad && d.sending.Load() > 2*minRoundUnderLoad {
+			// Under load a round's fixed costs (its transaction, each
+			// endpoint's health and last success) are paid per round: a
+			// moment's wait lets more results join this one.
+			time.Sleep(roundGather)
+			batch = d.gather(batch)
+		}
 		stopping := d.stopped()
 		if failures > 0 && stopping && d.sendCtx.Err() != nil {
 			// Shutdown ran out of time with the database still refusing:
