@@ -73,8 +73,8 @@ const (
 	// after these waits, doubling, while claiming pauses.
 	recordRetryFirst = 100 * time.Millisecond
 	recordRetryMax   = 5 * time.Second
-	// A round under load (many attempts in flight) that would record fewer
-	// than minRoundUnderLoad results waits roundGather for more.
+	// A round that would record fewer than minRoundUnderLoad results, and
+	// under a quarter of the attempts in flight, waits roundGather for more.
 	minRoundUnderLoad = 64
 	roundGather       = time.Millisecond
 )
@@ -330,10 +330,12 @@ func (d *Dispatcher) pump() {
 			batch, held = append(batch, *held), nil
 		}
 		batch = d.gather(batch)
-		if n := len(batch); n > 0 && n < minRoundUnderLoad && d.sending.Load() > 2*minRoundUnderLoad {
+		if n := int64(len(batch)); n > 0 && n < minRoundUnderLoad && 4*n < d.sending.Load()+n {
 			// Under load a round's fixed costs (its transaction, each
-			// endpoint's health and last success) are paid per round: a
-			// moment's wait lets more results join this one.
+			// endpoint's health and last success) are paid per round, and
+			// claiming the one slot a result frees makes rounds of one:
+			// while fewer than a quarter of the attempts in flight have
+			// come back, a moment's wait lets more join this round.
 			time.Sleep(roundGather)
 			batch = d.gather(batch)
 		}

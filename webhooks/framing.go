@@ -23,6 +23,10 @@ type framing struct {
 	// unframed: the response runs until the connection closes, or could
 	// not be read; such a connection is never reused.
 	unframed bool
+	// What the header block is parsed from, kept: a new 4 KiB reader per
+	// answer was most of the garbage a delivery made.
+	src bytes.Reader
+	br  *bufio.Reader
 }
 
 const (
@@ -126,7 +130,13 @@ func (f *framing) feed(p []byte) (used int, done bool) {
 // startBody reads the finished header block and sets up its body; it
 // reports whether the response has already ended.
 func (f *framing) startBody() bool {
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(f.header)), &http.Request{Method: http.MethodPost})
+	f.src.Reset(f.header)
+	if f.br == nil {
+		f.br = bufio.NewReaderSize(&f.src, 512)
+	} else {
+		f.br.Reset(&f.src)
+	}
+	resp, err := http.ReadResponse(f.br, &http.Request{Method: http.MethodPost})
 	f.header = f.header[:0]
 	if err != nil {
 		f.state, f.unframed = frUntilClose, true
