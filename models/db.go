@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"sync/atomic"
@@ -38,6 +39,9 @@ type Store struct {
 	Rand     io.Reader        // randomness for secrets and ids; crypto/rand
 	TenantID string
 	TokenTTL time.Duration
+	// AllowPrivate are ranges PRODUCTION endpoints may name although they
+	// are not public (self-hosters' internal receivers; --allow-private).
+	AllowPrivate []netip.Prefix
 
 	// OnDeliveriesQueued is called after a commit that queued webhook
 	// deliveries, so the dispatcher can start at once instead of polling.

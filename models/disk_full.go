@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -37,8 +38,10 @@ func IsDiskFull(err error) bool {
 // failed write into ErrDiskFull when the disk is full.
 func (s *Store) noteWrite(err error) error {
 	if err == nil {
+		// A success does not clear the state: on a full disk small
+		// writes still fit in the WAL's reused space while anything that
+		// grows a file fails, so Health decides when space is back.
 		s.commits.Add(1)
-		s.diskFull.Store(false)
 		return nil
 	}
 	if IsDiskFull(err) {
@@ -48,9 +51,23 @@ func (s *Store) noteWrite(err error) error {
 	return err
 }
 
-// DiskFull reports whether the last write failed for lack of space and none
-// has succeeded since.
+// DiskFull reports whether a write failed for lack of space and Health has
+// not seen the space come back since.
 func (s *Store) DiskFull() bool { return s.diskFull.Load() }
+
+// minFreeSpace is what the database's filesystem must have free again
+// before a disk found full counts as recovered: a little more than a
+// busy second's worth of WAL.
+const minFreeSpace = 4 << 20
+
+// spaceBack reports whether the database's filesystem has room again.
+func (s *Store) spaceBack() bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(s.path), &st); err != nil {
+		return true // cannot tell: let the probe write decide
+	}
+	return st.Bavail*uint64(st.Bsize) >= minFreeSpace
+}
 
 // Health says whether the store can serve: reads answer and, when the last
 // write found the disk full, a small write succeeds again. It answers
@@ -62,7 +79,14 @@ func (s *Store) Health(ctx context.Context) error {
 	if !s.DiskFull() {
 		return nil
 	}
-	return s.probeWrite(ctx)
+	if !s.spaceBack() {
+		return ErrDiskFull
+	}
+	if err := s.probeWrite(ctx); err != nil {
+		return err
+	}
+	s.diskFull.Store(false)
+	return nil
 }
 
 // probeWrite writes one small row, so recovery is noticed without waiting

@@ -34,7 +34,8 @@ RETURNING id, mode, endpoint_id, event_id, attempt_count, auto_attempts, manual_
 	return_status, manual_requests, next_attempt_at,
 	(SELECT payload FROM events WHERE events.id = deliveries.event_id), rowid`
 	sqlEndpoint = `SELECT id, mode, name, url, event_types, active, include_payload, secret, previous_secret,
-	previous_secret_until, disabled_at, disabled_reason, failing_since, created_at, updated_at, deleted_at
+	previous_secret_until, disabled_at, disabled_reason, failing_since, created_at, updated_at, deleted_at,
+	rate_limit, max_in_flight
 FROM webhook_endpoints WHERE id = ?`
 )
 
@@ -43,6 +44,9 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 	// are counted here, and what one claim took past an endpoint's free
 	// slots is given back in the same transaction.
 	full := FullEndpoints(want.InFlight, want.PerEndpoint)
+	if len(want.Exclude) > 0 {
+		full = slices.Compact(slices.Sorted(slices.Values(append(full, want.Exclude...))))
+	}
 	until := now.Add(want.Lease)
 	var rows *sql.Rows
 	var err error
@@ -92,6 +96,20 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 				return nil, false, err
 			}
 			continue
+		}
+		if want.Admit != nil {
+			a := want.Admit(ep)
+			if !a.Take {
+				if a.Defer.IsZero() {
+					_, err = st(sqlRelease).ExecContext(ctx, c.Delivery.ID, owner)
+				} else {
+					_, err = st(sqlDefer).ExecContext(ctx, ms(a.Defer), c.Delivery.ID, owner)
+				}
+				if err != nil {
+					return nil, false, err
+				}
+				continue
+			}
 		}
 		if taken != nil {
 			taken[epID]++
@@ -168,7 +186,8 @@ func scanEndpoint(row *sql.Row) (*WebhookEndpoint, error) {
 	var prevUntil, disabled, failing, deleted sql.NullInt64
 	var created, updated int64
 	err := row.Scan(&ep.ID, &ep.Mode, &ep.Name, &ep.URL, &types, &ep.Active, &ep.IncludePayload, &ep.Secret,
-		&ep.PreviousSecret, &prevUntil, &disabled, &ep.DisabledReason, &failing, &created, &updated, &deleted)
+		&ep.PreviousSecret, &prevUntil, &disabled, &ep.DisabledReason, &failing, &created, &updated, &deleted,
+		&ep.RateLimit, &ep.MaxInFlight)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ type DispatchQueue struct {
 const (
 	sqlFailUnclaim = `UPDATE deliveries SET status = 'FAILED', lease_owner = '', lease_expires_at = NULL, last_error = ?, next_attempt_at = NULL, completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = '' WHERE id = ?`
 	sqlRelease     = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL WHERE id = ? AND lease_owner = ?`
+	sqlDefer       = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL, next_attempt_at = ? WHERE id = ? AND lease_owner = ?`
 )
 
 // OpenDispatchQueue prepares the dispatcher's statements. Close it when done.
@@ -38,7 +39,7 @@ func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
 		return nil, fmt.Errorf("open dispatch queue: %w", err)
 	}
 	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
-	for _, src := range []string{sqlClaim, sqlClaimAny, sqlEndpoint, sqlFailUnclaim, sqlRelease, sqlInsertAttempt,
+	for _, src := range []string{sqlClaim, sqlClaimAny, sqlEndpoint, sqlFailUnclaim, sqlRelease, sqlDefer, sqlInsertAttempt,
 		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlSettle, sqlSettleResend, sqlSettleFailed, sqlLastSuccess} {
 		st, err := w.PrepareContext(ctx, src)
 		if err != nil {
@@ -92,6 +93,22 @@ type ClaimRequest struct {
 	// their own.
 	PerEndpoint int
 	InFlight    map[string]int
+	// Exclude lists endpoints whose deliveries are left alone this time
+	// (the caller's: at their own cap, paused, out of rate), sorted.
+	Exclude []string
+	// Admit, when set, decides for each delivery claimed, after its
+	// endpoint is read, whether the caller takes it; one it does not take
+	// is given back in the same transaction, due as it was or deferred.
+	Admit func(ep *WebhookEndpoint) Admission
+}
+
+// Admission is what a claim's Admit decides for one delivery.
+type Admission struct {
+	Take bool
+	// Defer, when set on a delivery not taken, moves its next attempt to
+	// then (a rate limit's next free slot): the work stays in the database,
+	// out of the due range until it may go.
+	Defer time.Time
 }
 
 // Exchange is the dispatcher's one transaction per round: it records the

@@ -19,6 +19,7 @@ var migrations = []struct {
 	{"API request log", schemaAPIRequests},
 	{"retrying deliveries indexed, endpoints keep their last failure", schemaRetrying},
 	{"two-factor sign-in", schemaTwoFactor},
+	{"endpoint rate limit and in-flight limit", schemaEndpointLimits},
 }
 
 const schemaV1 = `
@@ -435,4 +436,12 @@ CREATE TRIGGER endpoint_last_failure AFTER UPDATE OF attempt_count ON deliveries
 BEGIN
 	UPDATE webhook_endpoints SET last_failure_at = MAX(COALESCE(last_failure_at, 0), NEW.updated_at) WHERE id = NEW.endpoint_id;
 END;
+`
+
+// schemaEndpointLimits gives each endpoint its own delivery limits: a rate
+// in requests a second (0: none) and a cap on attempts in flight at once
+// (0: the dispatcher's default).
+const schemaEndpointLimits = `
+ALTER TABLE webhook_endpoints ADD COLUMN rate_limit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhook_endpoints ADD COLUMN max_in_flight INTEGER NOT NULL DEFAULT 0;
 `

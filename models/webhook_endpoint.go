@@ -1,6 +1,7 @@
 package models
 
 import (
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -23,9 +24,15 @@ type WebhookEndpoint struct {
 	DisabledAt          *time.Time `gorm:"serializer:ms"`
 	DisabledReason      string
 	FailingSince        *time.Time `gorm:"serializer:ms"`
-	CreatedAt           time.Time  `gorm:"serializer:ms"`
-	UpdatedAt           time.Time  `gorm:"serializer:ms"`
-	DeletedAt           *time.Time `gorm:"serializer:ms"`
+	// RateLimit caps the requests a second sent to the endpoint, retries
+	// and resends included; 0 for no cap.
+	RateLimit int
+	// MaxInFlight caps the attempts to the endpoint in flight at once, per
+	// process; 0 takes the dispatcher's default (--webhook-per-endpoint).
+	MaxInFlight int
+	CreatedAt   time.Time  `gorm:"serializer:ms"`
+	UpdatedAt   time.Time  `gorm:"serializer:ms"`
+	DeletedAt   *time.Time `gorm:"serializer:ms"`
 }
 
 // Subscribed reports whether the endpoint wants events of type t.
@@ -96,7 +103,17 @@ type WebhookInput struct {
 	Active         *bool
 	IncludePayload *bool
 	Secret         *string
+	RateLimit      *int // requests a second, 0 for none
+	MaxInFlight    *int // attempts at once, 0 for the server's default
+
+	allowPrivate []netip.Prefix // the store's AllowPrivate, set when it checks
 }
+
+// Bounds of an endpoint's own delivery limits.
+const (
+	MaxWebhookRateLimit   = 10000
+	MaxWebhookMaxInFlight = 1000
+)
 
 // Validate checks the fields that are present, for a patch in mode.
 func (in *WebhookInput) Validate(mode Mode) error { return firstError(in.check(mode, false)) }
@@ -145,7 +162,7 @@ func (in *WebhookInput) check(mode Mode, create bool) []*Error {
 			missing("url")
 		}
 	default:
-		if err := checkWebhookURL(mode, strings.TrimSpace(*in.URL)); err != nil {
+		if err := checkWebhookURL(mode, strings.TrimSpace(*in.URL), in.allowPrivate); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -170,6 +187,13 @@ func (in *WebhookInput) check(mode Mode, create bool) []*Error {
 		missing("active")
 	}
 
+	if in.RateLimit != nil && (*in.RateLimit < 0 || *in.RateLimit > MaxWebhookRateLimit) {
+		errs = append(errs, FieldError("rateLimit", "rateLimit must be 0 (no limit) to %d requests a second, got %d", MaxWebhookRateLimit, *in.RateLimit))
+	}
+	if in.MaxInFlight != nil && (*in.MaxInFlight < 0 || *in.MaxInFlight > MaxWebhookMaxInFlight) {
+		errs = append(errs, FieldError("maxInFlight", "maxInFlight must be 0 (the server's default) to %d, got %d", MaxWebhookMaxInFlight, *in.MaxInFlight))
+	}
+
 	switch {
 	case in.Secret == nil:
 		if create {
@@ -186,7 +210,7 @@ func (in *WebhookInput) check(mode Mode, create bool) []*Error {
 	return errs
 }
 
-func checkWebhookURL(mode Mode, raw string) *Error {
+func checkWebhookURL(mode Mode, raw string, allowPrivate []netip.Prefix) *Error {
 	n := utf8.RuneCountInString(raw)
 	if n < 1 || n > MaxWebhookURLLen {
 		return FieldError("url", "url must be 1 to %d characters, got %d", MaxWebhookURLLen, n)
@@ -197,6 +221,9 @@ func checkWebhookURL(mode Mode, raw string) *Error {
 	}
 	if mode == Production && u.Scheme != "https" {
 		return FieldError("url", "url must begin with https:// in PRODUCTION (http:// is allowed in SANDBOX only)")
+	}
+	if mode == Production {
+		return checkProductionHost(u, allowPrivate)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ func (s *Store) nowMS() time.Time { return time.UnixMilli(s.Now().UnixMilli()).U
 // CreateWebhookEndpoint adds an endpoint to mode. Only events created after
 // it will be delivered to it.
 func (s *Store) CreateWebhookEndpoint(ctx context.Context, mode Mode, in WebhookInput) (*WebhookEndpoint, error) {
+	in.allowPrivate = s.AllowPrivate
 	if err := in.ValidateCreate(mode); err != nil {
 		return nil, err
 	}
@@ -31,10 +32,23 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, mode Mode, in Webhook
 	if in.IncludePayload != nil {
 		ep.IncludePayload = *in.IncludePayload
 	}
+	if in.RateLimit != nil {
+		ep.RateLimit = *in.RateLimit
+	}
+	if in.MaxInFlight != nil {
+		ep.MaxInFlight = *in.MaxInFlight
+	}
 	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&ep).Error }); err != nil {
 		return nil, fmt.Errorf("create webhook endpoint: %w", err)
 	}
 	return &ep, nil
+}
+
+// WebhookFieldErrors checks in for mode as creating (create) or updating
+// an endpoint would, every problem at once, for forms.
+func (s *Store) WebhookFieldErrors(mode Mode, in WebhookInput, create bool) FieldErrors {
+	in.allowPrivate = s.AllowPrivate
+	return in.FieldErrors(mode, create)
 }
 
 // GetWebhookEndpoint returns the endpoint with id in mode. Deleted endpoints
@@ -73,6 +87,7 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, mode Mode, f WebhookFi
 // RotateWebhookSecret is the gentle way. Turning an endpoint inactive fails
 // its pending deliveries, visibly, so they can be recovered later.
 func (s *Store) UpdateWebhookEndpoint(ctx context.Context, mode Mode, id string, in WebhookInput) (*WebhookEndpoint, error) {
+	in.allowPrivate = s.AllowPrivate
 	if err := in.Validate(mode); err != nil {
 		return nil, err
 	}
@@ -104,15 +119,29 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, mode Mode, id string,
 			ep.IncludePayload = *in.IncludePayload
 			set["include_payload"] = ep.IncludePayload
 		}
+		if in.RateLimit != nil {
+			ep.RateLimit = *in.RateLimit
+			set["rate_limit"] = ep.RateLimit
+		}
+		if in.MaxInFlight != nil {
+			ep.MaxInFlight = *in.MaxInFlight
+			set["max_in_flight"] = ep.MaxInFlight
+		}
 		if in.Secret != nil && *in.Secret != ep.Secret {
 			ep.Secret, ep.PreviousSecret, ep.PreviousSecretUntil = *in.Secret, "", nil
 			set["secret"], set["previous_secret"], set["previous_secret_until"] = s.sealed(ep.Secret, "secret"), "", nil
 		}
 		deactivated := false
 		if in.Active != nil {
-			deactivated = ep.Active && !*in.Active
+			deactivated = ep.Active && !*in.Active && ep.DisabledAt == nil
 			ep.Active = *in.Active
 			set["active"] = ep.Active
+			if ep.Active && ep.DisabledAt != nil {
+				// Turning on an endpoint the server disabled enables it
+				// again: its failure streak starts over.
+				ep.DisabledAt, ep.DisabledReason, ep.FailingSince = nil, "", nil
+				set["disabled_at"], set["disabled_reason"], set["failing_since"] = nil, "", nil
+			}
 		}
 		ep.UpdatedAt = now
 		if err := tx.Model(&WebhookEndpoint{}).Where("id = ?", id).Updates(set).Error; err != nil {

@@ -201,3 +201,79 @@ func TestDeliveriesAPI(t *testing.T) {
 			status: 200, contains: []string{d.ID}},
 	})
 }
+
+func TestWebhookDisabledByTheServerIsInactiveUntilTurnedOn(t *testing.T) {
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusGone)
+	}))
+	defer gone.Close()
+	ta := newTestApp(t, nil)
+	id := createWebhook(t, ta, ta.sandbox, gone.URL+"/hooks")
+	ta.call(t, "POST", "/v1/users", ta.sandbox, `{}`, nil)
+
+	var ep struct {
+		Active         bool
+		DisabledAt     *string
+		DisabledReason string
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := ta.call(t, "GET", "/v1/webhooks/"+id, ta.sandbox, "", nil)
+		json.Unmarshal(res.Env.Data, &ep)
+		if ep.DisabledAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the endpoint was not disabled after a 410: %s", res.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ep.Active || !strings.Contains(ep.DisabledReason, "410") {
+		t.Fatalf("disabled endpoint reads active %v, reason %q; want inactive with the 410 named", ep.Active, ep.DisabledReason)
+	}
+	res := ta.call(t, "PATCH", "/v1/webhooks/"+id, ta.sandbox, `{"active":true}`, nil)
+	if res.Status != 200 {
+		t.Fatalf("turn on: %d %s", res.Status, res.Body)
+	}
+	res = ta.call(t, "GET", "/v1/webhooks/"+id, ta.sandbox, "", nil)
+	ep.DisabledReason = ""
+	json.Unmarshal(res.Env.Data, &ep)
+	if !ep.Active || ep.DisabledAt != nil || ep.DisabledReason != "" || strings.Contains(string(res.Body), "disabledReason") {
+		t.Fatalf("after PATCH active true: %s; want active, with no disabledAt or reason", res.Body)
+	}
+}
+
+func TestWebhookLimitsAPI(t *testing.T) {
+	ta := newTestApp(t, nil)
+	ta.run(t, []scenario{
+		{name: "takes a rate limit and an in-flight limit", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body:   `{"name":"n","url":"http://a.test/","eventTypes":["USER_CREATED"],"active":true,"secret":"s","rateLimit":20,"maxInFlight":5}`,
+			status: 200, contains: []string{`"rateLimit":20`, `"maxInFlight":5`}},
+		{name: "refuses a negative rate limit, naming it", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body:   `{"name":"n","url":"http://a.test/","eventTypes":["USER_CREATED"],"active":true,"secret":"s","rateLimit":-1}`,
+			status: 400, code: models.CodeInvalidParameters, contains: []string{`"field":"rateLimit"`}},
+		{name: "refuses an in-flight limit over 1000, naming it", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body:   `{"name":"n","url":"http://a.test/","eventTypes":["USER_CREATED"],"active":true,"secret":"s","maxInFlight":1001}`,
+			status: 400, code: models.CodeInvalidParameters, contains: []string{`"field":"maxInFlight"`}},
+		{name: "refuses a rate limit given as text, naming it", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+			body:   `{"name":"n","url":"http://a.test/","eventTypes":["USER_CREATED"],"active":true,"secret":"s","rateLimit":"fast"}`,
+			status: 400, contains: []string{`"field":"rateLimit"`}},
+	})
+}
+
+func TestProductionWebhookURLsAreCheckedAtCreation(t *testing.T) {
+	ta := newTestApp(t, nil)
+	body := func(url string) string {
+		return `{"name":"n","url":"` + url + `","eventTypes":["USER_CREATED"],"active":true,"secret":"s"}`
+	}
+	var scenarios []scenario
+	for _, u := range []string{"https://127.1/h", "https://0x7f000001/h", "https://[::ffff:127.0.0.1]/h", "https://localhost/h",
+		"https://user:pw@example.com/h", "https://example.com:70000/h", "https://169.254.169.254/h"} {
+		scenarios = append(scenarios, scenario{name: "refuses " + u, method: "POST", path: "/v1/webhooks", creds: "production",
+			body: body(u), status: 400, code: models.CodeInvalidParameters, contains: []string{`"field":"url"`}})
+	}
+	scenarios = append(scenarios, scenario{name: "SANDBOX still takes localhost", method: "POST", path: "/v1/webhooks", creds: "sandbox",
+		body: body("http://localhost:3000/h"), status: 200})
+	ta.run(t, scenarios)
+}

@@ -62,13 +62,14 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
+	store.AllowPrivate = cfg.AllowPrivate
 	a := &App{cfg: cfg, log: log, store: store, tls: tlsConfig, tracer: tr, api: &api.Handler{Store: store, Log: log}}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
-		Workers: cfg.WebhookWorkers, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,
+		InFlight: cfg.WebhookInFlight, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,
 		// The lease outlives the longest attempt with room for recording it;
 		// after a crash, another process takes the deliveries over once it ends.
 		Lease:    cfg.WebhookTimeout + 15*time.Second,
-		Schedule: cfg.WebhookRetries, AllowedPrivate: cfg.AllowPrivate, Logger: log,
+		Schedule: cfg.WebhookRetries, AllowedPrivate: cfg.AllowPrivate, Proxy: cfg.WebhookProxy, Logger: log,
 		// Attempts are pruned by the retention worker (pruneLoop), with
 		// --retain-attempts, like every other kind of record.
 		Retention: -1,

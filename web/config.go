@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,10 +28,11 @@ type Config struct {
 	TokenTTL           time.Duration
 	RateLimit          float64 // API requests per second per client IP; 0 turns it off
 	WebhookTimeout     time.Duration
-	WebhookWorkers     int
+	WebhookInFlight    int             // webhook attempts in flight at once, in all
 	WebhookPerEndpoint int             // attempts to one endpoint in flight at once, per process
 	WebhookRetries     []time.Duration // waits between automatic attempts; nil for the default
 	AllowPrivate       []netip.Prefix  // private ranges deliveries may reach in PRODUCTION
+	WebhookProxy       *url.URL        // HTTP CONNECT proxy deliveries go through; nil for none
 	TrustedProxies     []netip.Prefix  // peers whose X-Forwarded-* headers are believed
 	TLSCert, TLSKey    string          // PEM files; both set serves HTTPS
 	AdminEmail         string
@@ -51,7 +53,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
-		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookWorkers: 32, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
+		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookInFlight: webhooks.DefaultInFlight, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
 		SessionIdle: 2 * time.Hour, LogLevel: "info", AdminEmail: "admin@localhost", RequestRetention: models.DefaultRequestRetention,
 		Retention: models.DefaultRetention(),
 	}
@@ -119,18 +121,18 @@ func options() []option {
 		}},
 		{"webhook-timeout", "TOKENDESK_WEBHOOK_TIMEOUT", "duration", "timeout of one webhook attempt", d.WebhookTimeout.String(),
 			dur("webhook-timeout", 100*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout })},
-		{"webhook-workers", "TOKENDESK_WEBHOOK_WORKERS", "int", "concurrent webhook attempts", strconv.Itoa(d.WebhookWorkers), func(c *Config, v string) error {
+		{"webhook-inflight", "TOKENDESK_WEBHOOK_INFLIGHT", "int", "webhook attempts in flight at once, in all", strconv.Itoa(d.WebhookInFlight), func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1024 {
-				return fmt.Errorf("webhook-workers: %q must be a whole number from 1 to 1024", v)
+			if err != nil || n < 1 || n > 100000 {
+				return fmt.Errorf("webhook-inflight: %q must be a whole number from 1 to 100000", v)
 			}
-			c.WebhookWorkers = n
+			c.WebhookInFlight = n
 			return nil
 		}},
 		{"webhook-per-endpoint", "TOKENDESK_WEBHOOK_PER_ENDPOINT", "int", "webhook attempts in flight at once to any one endpoint", strconv.Itoa(d.WebhookPerEndpoint), func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1024 {
-				return fmt.Errorf("webhook-per-endpoint: %q must be a whole number from 1 to 1024", v)
+			if err != nil || n < 1 || n > models.MaxWebhookMaxInFlight {
+				return fmt.Errorf("webhook-per-endpoint: %q must be a whole number from 1 to %d", v, models.MaxWebhookMaxInFlight)
 			}
 			c.WebhookPerEndpoint = n
 			return nil
@@ -148,6 +150,18 @@ func options() []option {
 				}
 				c.WebhookRetries = append(c.WebhookRetries, d)
 			}
+			return nil
+		}},
+		{"webhook-proxy", "TOKENDESK_WEBHOOK_PROXY", "URL", "HTTP CONNECT proxy every webhook delivery goes through (http://[user:password@]host:port)", "", func(c *Config, v string) error {
+			c.WebhookProxy = nil
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || u.Scheme != "http" || u.Hostname() == "" || (u.Path != "" && u.Path != "/") {
+				return fmt.Errorf("webhook-proxy: %q is not a proxy address; give http://host:port", redactURL(v))
+			}
+			c.WebhookProxy = u
 			return nil
 		}},
 		{"allow-private", "TOKENDESK_ALLOW_PRIVATE", "CIDRs", "comma-separated CIDR ranges PRODUCTION webhooks may reach (internal networks)", "", func(c *Config, v string) (err error) {
@@ -348,4 +362,16 @@ func parsePrefixes(field, v string, addresses bool) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// redactURL hides a password in a URL given on the command line, for
+// error messages.
+func redactURL(v string) string {
+	if u, err := url.Parse(v); err == nil {
+		return u.Redacted()
+	}
+	if at := strings.LastIndex(v, "@"); at >= 0 {
+		return "…" + v[at:]
+	}
+	return v
 }

@@ -97,7 +97,7 @@ func newWebhookFixture(t *testing.T) *webhookFixture {
 		t.Fatal(err)
 	}
 	f.sandboxEndpoint = ep.ID
-	pname, purl := "prod-only-endpoint", "https://203.0.113.9/hook" // TEST-NET: never reachable
+	pname, purl := "prod-only-endpoint", "https://receiver.example/hook" // a reserved name: never resolves
 	pep, err := s.CreateWebhookEndpoint(ctx, models.Production, models.WebhookInput{Name: &pname, URL: &purl, EventTypes: []string{models.EventAllEvents}, Active: &yes, Secret: &secret})
 	if err != nil {
 		t.Fatal(err)
@@ -298,10 +298,10 @@ func TestWebhookPagesInProduction(t *testing.T) {
 		{name: "rotating a production secret asks first and carries the new secret", method: "POST", path: "/webhooks/{prodEndpoint}/rotate",
 			form: url.Values{"secret": {"typed-secret"}}, status: 200, has: []string{`data-testid="confirm"`, `value="typed-secret"`}},
 		{name: "setting a production endpoint inactive asks first and carries the form", method: "POST", path: "/webhooks/{prodEndpoint}",
-			form: url.Values{"name": {"prod-only-endpoint"}, "url": {"https://203.0.113.9/hook"}, "eventTypes": {"ALL_EVENTS"}}, status: 200,
+			form: url.Values{"name": {"prod-only-endpoint"}, "url": {"https://receiver.example/hook"}, "eventTypes": {"ALL_EVENTS"}}, status: 200,
 			has: []string{`data-testid="confirm"`, `name="eventTypesJoined" value="ALL_EVENTS"`}},
 		{name: "setting it inactive once confirmed saves", method: "POST", path: "/webhooks/{prodEndpoint}",
-			form: url.Values{"name": {"prod-only-endpoint"}, "url": {"https://203.0.113.9/hook"}, "eventTypesJoined": {"ALL_EVENTS"}, "confirm": {"yes"}}, status: 303,
+			form: url.Values{"name": {"prod-only-endpoint"}, "url": {"https://receiver.example/hook"}, "eventTypesJoined": {"ALL_EVENTS"}, "confirm": {"yes"}}, status: 303,
 			located: "/webhooks/{prodEndpoint}?saved=1"},
 		{name: "the inactive endpoint offers to enable it", method: "GET", path: "/webhooks/{prodEndpoint}", status: 200,
 			has: []string{`data-testid="inactive-notice"`, `data-testid="enable-webhook"`}},

@@ -3,6 +3,8 @@ package webhooks
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,7 +67,15 @@ func (rr *rawReceiver) url() *url.URL {
 }
 
 func testClient() *client {
-	return newClient(&Guard{AllowLoopback: true}, Config{Timeout: 2 * time.Second, Workers: 4})
+	return mustClient(&Guard{AllowLoopback: true}, Config{Timeout: 2 * time.Second, PerEndpoint: 4})
+}
+
+func mustClient(g *Guard, cfg Config) *client {
+	c, err := newClient(g, cfg)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 func postOnce(t *testing.T, c *client, u *url.URL) (*http.Response, []byte, error) {
@@ -135,7 +146,7 @@ func TestClientBoundsWhatAReceiverSends(t *testing.T) {
 		{"a body too long to read on costs the connection, not the worker",
 			fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(long), long), "", MaxResponseBody, 2},
 		{"response headers over 64 KiB are refused",
-			"HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("y", maxResponseHeaderBytes) + "\r\nContent-Length: 2\r\n\r\nok", "64 KiB", 0, 2},
+			"HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("y", maxResponseHeaderBytes) + "\r\nContent-Length: 2\r\n\r\nok", "exceeded 65536 bytes", 0, 2},
 		{"endless informational answers are refused",
 			strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", maxInformational+1) + okAnswer, "informational", 0, 2},
 	}
@@ -195,34 +206,183 @@ func TestClientGivesUpAtTheDeadlineAndOnCancel(t *testing.T) {
 	})
 }
 
-func TestConnKeyNamesWhereRequestsGo(t *testing.T) {
-	tests := []struct {
-		name, raw, wantAddr, wantErr string
-	}{
-		{"an http url without a port goes to port 80", "http://Example.COM/hook", "example.com:80", ""},
-		{"an https url without a port goes to port 443", "https://example.com/hook", "example.com:443", ""},
-		{"an explicit port is kept", "http://127.0.0.1:8080/x", "127.0.0.1:8080", ""},
-		{"an IPv6 literal keeps its brackets", "https://[2001:db8::1]/x", "[2001:db8::1]:443", ""},
-		{"an internationalised name is dialled in its ASCII form", "https://bücher.example/x", "xn--bcher-kva.example:443", ""},
-		{"another scheme is refused", "ftp://example.com/x", "", "scheme"},
-		{"a url without a host is refused", "http:///x", "", "no host"},
+func TestClientRefusesURLsItCannotSend(t *testing.T) {
+	c := testClient()
+	defer c.closeIdle()
+	for _, raw := range []string{"ftp://example.com/x", "http:///x"} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := postOnce(t, c, u); err == nil || !strings.Contains(err.Error(), "endpoint url") {
+			t.Errorf("%s: got %v, want an endpoint url error", raw, err)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			u, err := url.Parse(tt.raw)
+}
+
+func TestClientNeverSendsAPostTwiceInOneAttempt(t *testing.T) {
+	// The receiver answers the first request on each connection and closes
+	// the connection after reading the second, without a word: a kept
+	// connection dying under a request, the case the Transport re-sends
+	// replayable requests in. An Idempotency-Key header, even a nil one,
+	// would make a POST replayable to it.
+	var conns, requests atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
 			if err != nil {
-				t.Fatal(err)
-			}
-			_, addr, err := connKey(u)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %q, %v; want an error about %q", addr, err, tt.wantErr)
-				}
 				return
 			}
-			if err != nil || addr != tt.wantAddr {
-				t.Fatalf("got %q, %v; want %q", addr, err, tt.wantAddr)
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for n := 1; ; n++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					requests.Add(1)
+					if n > 1 {
+						return
+					}
+					io.WriteString(c, okAnswer)
+				}
+			}()
+		}
+	}()
+	u := &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: "/hook"}
+	c := testClient()
+	defer c.closeIdle()
+	for i, h := range []http.Header{{}, {"Idempotency-Key": nil}, {"X-Idempotency-Key": {"k"}}} {
+		requests.Store(0)
+		if _, _, err := c.post(context.Background(), u, h, []byte("{}"), time.Now().Add(2*time.Second)); err != nil {
+			t.Fatalf("case %d: first request: %v", i, err)
+		}
+		_, _, err := c.post(context.Background(), u, h, []byte("{}"), time.Now().Add(2*time.Second))
+		if err == nil {
+			t.Fatalf("case %d: the second request got an answer; the receiver sent none", i)
+		}
+		if got := requests.Load(); got != 2 {
+			t.Fatalf("case %d: the receiver got %d requests for 2 posts", i, got)
+		}
+	}
+}
+
+func TestClientRecordsRedirectsAndRawBodies(t *testing.T) {
+	var hits atomic.Int64
+	var acceptEncoding atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		acceptEncoding.Store(r.Header.Get("Accept-Encoding"))
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write([]byte("not really gzip"))
+	}))
+	defer srv.Close()
+	c := testClient()
+	defer c.closeIdle()
+	u, _ := url.Parse(srv.URL + "/moved")
+	resp, _, err := postOnce(t, c, u)
+	if err != nil || resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/elsewhere" || hits.Load() != 1 {
+		t.Fatalf("redirect: got %v, %v, %d requests; want the 302 itself and one request", resp, err, hits.Load())
+	}
+	u, _ = url.Parse(srv.URL + "/raw")
+	resp, body, err := postOnce(t, c, u)
+	if err != nil || string(body) != "not really gzip" || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("compression: got %q, %v; want the bytes sent, undecoded", body, err)
+	}
+	if ae := acceptEncoding.Load(); ae != "" {
+		t.Errorf("request asked for Accept-Encoding %q, want none", ae)
+	}
+}
+
+func TestClientSpeaksHTTP2WhereOfferedOverTLS(t *testing.T) {
+	for _, h2 := range []bool{true, false} {
+		var protos sync.Map
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			protos.Store(r.Proto, true)
+			w.Write([]byte("ok"))
+		}))
+		srv.EnableHTTP2 = h2
+		srv.StartTLS()
+		cfg := Config{Timeout: 2 * time.Second, PerEndpoint: 4, TLSConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
+		c := mustClient(&Guard{AllowLoopback: true}, cfg)
+		u, _ := url.Parse(srv.URL + "/hook")
+		for i := range 3 {
+			resp, body, err := postOnce(t, c, u)
+			if err != nil || resp.StatusCode != 200 || string(body) != "ok" {
+				t.Fatalf("h2=%v request %d: %v %q", h2, i, err, body)
 			}
-		})
+		}
+		want := "HTTP/1.1"
+		if h2 {
+			want = "HTTP/2.0"
+		}
+		if _, ok := protos.Load(want); !ok {
+			t.Errorf("h2=%v: receiver saw no %s request", h2, want)
+		}
+		c.closeIdle()
+		srv.Close()
+	}
+}
+
+func TestClientGuardsTheDial(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	c := mustClient(&Guard{}, Config{Timeout: time.Second, PerEndpoint: 2})
+	defer c.closeIdle()
+	u, _ := url.Parse(srv.URL)
+	_, _, err := postOnce(t, c, u)
+	var blocked *BlockedError
+	if !errors.As(err, &blocked) {
+		t.Fatalf("got %v, want the guard's refusal", err)
+	}
+}
+
+func TestClientNeverReadsStrayBytesAsTheNextAnswer(t *testing.T) {
+	// A 204 followed by a second answer nobody asked for. With one
+	// connection allowed, the second request waits for the first's
+	// connection and is handed it the moment the 204 is read, the stray
+	// answer still in the Transport's buffer: without the guarded
+	// connection it would read that answer as its own.
+	for _, answer := range []string{
+		"HTTP/1.1 204 No Content\r\n\r\n" + injected,
+		"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n" + injected,
+		"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nINJECTED\r\n0\r\n\r\n",
+	} {
+		rr := newRawReceiver(t, func(int64) string { return answer }, true)
+		c := testClient()
+		c.tr.MaxConnsPerHost = 1
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, body, err := postOnce(t, c, rr.url())
+				if err != nil || resp.StatusCode != http.StatusNoContent || len(body) != 0 {
+					code := 0
+					if resp != nil {
+						code = resp.StatusCode
+					}
+					t.Errorf("got %d %q, %v; want the receiver's own 204", code, body, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if got := rr.requests.Load(); got != 4 {
+			t.Errorf("receiver got %d requests for 4 posts", got)
+		}
+		c.closeIdle()
 	}
 }

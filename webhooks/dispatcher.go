@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -18,13 +19,15 @@ import (
 
 // Config tunes the dispatcher. Zero values take the defaults named.
 type Config struct {
-	Workers int // concurrent sends; 32
-	// PerEndpoint caps the attempts to one endpoint this process sends at
-	// once; DefaultPerEndpoint. A receiver that hangs until the timeout
-	// then holds at most this many workers, and the others keep serving
-	// every other endpoint. Claims are capped in proportion
-	// (claimsPerWorker×PerEndpoint per endpoint, as claimsPerWorker×Workers
-	// in all), so one endpoint's backlog cannot take all the claims either.
+	// InFlight caps the attempts in flight at once, in all; DefaultInFlight.
+	// Each is a goroutine waiting on its receiver, cheap enough that the
+	// budget is set by what receivers and the database can take, not by
+	// threads: at 100 ms an answer, 1,000 in flight is 10,000 a second.
+	InFlight int
+	// PerEndpoint caps the attempts to one endpoint in flight at once,
+	// unless the endpoint sets its own (MaxInFlight); DefaultPerEndpoint.
+	// A receiver that hangs until the timeout then holds at most this
+	// many of the budget, and every other endpoint keeps being served.
 	// The cap is per process: several processes sharing the database each
 	// apply their own, while the leases still keep any one delivery to one
 	// process.
@@ -41,12 +44,18 @@ type Config struct {
 	// SSRF guard would refuse them (self-hosters on an internal network).
 	AllowedPrivate []netip.Prefix
 	TLSConfig      *tls.Config // roots for receivers' certificates; system roots when nil
-	UserAgent      string      // tokendesk-webhooks/1
-	Logger         *slog.Logger
+	// Proxy, when set, is an HTTP CONNECT proxy every delivery is
+	// tunnelled through (see proxyDialer for what the guard checks then).
+	Proxy     *url.URL
+	UserAgent string // tokendesk-webhooks/1
+	Logger    *slog.Logger
 }
 
-// DefaultPerEndpoint is how many attempts to one endpoint may be in flight.
-const DefaultPerEndpoint = 8
+// Defaults of the concurrency limits.
+const (
+	DefaultInFlight    = 1000
+	DefaultPerEndpoint = 64
+)
 
 // DefaultRetention is how long attempts are kept.
 const DefaultRetention = 30 * 24 * time.Hour
@@ -56,23 +65,23 @@ const (
 	maxClaimBatch  = 256
 	maxRecordBatch = 256
 	pruneEvery     = time.Hour
-	// claimsPerWorker bounds what is claimed but not yet recorded. Deep
-	// enough that each commit carries hundreds of deliveries under load
-	// (8 deep, the dispatcher benchmark ran about a fifth slower). Behind
-	// a slow receiver a claim may wait longer than its lease has left for
-	// an attempt; send then gives it back instead of sending it, and it is
-	// claimed again. The lease does not grow with the depth, so a crashed
-	// process's claims are taken over as soon as before.
-	claimsPerWorker = 32
 	// leaseAttempts is how many attempt timeouts the default lease spans.
 	leaseAttempts = 9
 	// leaseMargin is kept free at the end of a lease for recording.
 	leaseMargin = 2 * time.Second
+	// Recording that fails (database full or unavailable) is tried again
+	// after these waits, doubling, while claiming pauses.
+	recordRetryFirst = 100 * time.Millisecond
+	recordRetryMax   = 5 * time.Second
+	// A round that would record fewer than minRoundUnderLoad results, and
+	// under a quarter of the attempts in flight, waits roundGather for more.
+	minRoundUnderLoad = 64
+	roundGather       = time.Millisecond
 )
 
 func (c *Config) setDefaults() error {
-	if c.Workers <= 0 {
-		c.Workers = 32
+	if c.InFlight <= 0 {
+		c.InFlight = DefaultInFlight
 	}
 	if c.PerEndpoint <= 0 {
 		c.PerEndpoint = DefaultPerEndpoint
@@ -126,11 +135,14 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-// Dispatcher claims due deliveries, sends them with a pool of workers and
-// records every attempt. One goroutine, the pump, does all the database
+// Dispatcher claims due deliveries, sends each on a goroutine of its own
+// and records every attempt. One goroutine, the pump, does all the database
 // work: each round it records what finished and claims what is due in one
 // transaction, so the single SQLite writer commits once per round, not
 // twice per delivery, and is never held by a goroutine waiting its turn.
+// A claim is sent as soon as it is made: what limits how many go out is
+// the in-flight budget and each endpoint's limits (see endpoints), applied
+// when claiming, so nothing waits in memory for its turn.
 type Dispatcher struct {
 	store   *models.Store
 	queue   *models.DispatchQueue
@@ -138,15 +150,19 @@ type Dispatcher struct {
 	backoff Backoff
 	clients map[models.Mode]*client
 	log     *slog.Logger
+	signers sync.Pool // *signer, one per attempt at a time
 
 	wake    chan struct{} // new work was committed
-	work    chan *models.Claim
 	results chan result
 
-	// outstanding counts claims not yet recorded or released; the pump
-	// keeps it under claimsPerWorker×Workers.
+	// outstanding counts claims not yet recorded or released, sending
+	// those whose attempt has not ended. The pump keeps sending under
+	// cfg.InFlight, the budget, and outstanding under twice that: an
+	// attempt's slot frees when it ends, not a round later when it is
+	// recorded, which at 100 ms an answer was a fifth of the throughput.
 	outstanding atomic.Int64
-	gate        *endpointGate
+	sending     atomic.Int64
+	endpoints   *endpoints // only the pump touches it
 
 	stopping    chan struct{}
 	sendCtx     context.Context // cancelled when shutdown runs out of time
@@ -156,16 +172,24 @@ type Dispatcher struct {
 	stopOnce    sync.Once
 	started     atomic.Bool
 
-	stats struct{ claimed, succeeded, failed, released, recordErrors atomic.Int64 }
+	stats struct {
+		claimed, succeeded, failed, released, recordErrors atomic.Int64
+	}
 }
 
 type result struct {
 	claim   *models.Claim
 	res     models.AttemptResult
 	release bool // never sent (shutdown): give the lease back
+	counted bool // its endpoint's slot was freed
+	// throttled: the receiver answered 429 or 503, asking to wait this long
+	// (0 when it did not say).
+	throttled bool
+	wait      time.Duration
 }
 
 // Stats are the dispatcher's counters since it started, for metrics.
+// RecordErrors counts failed tries to record a round; nothing is dropped.
 type Stats struct {
 	Claimed, Succeeded, Failed, Released, RecordErrors, Outstanding int64
 }
@@ -176,27 +200,31 @@ func New(store *models.Store, cfg Config) (*Dispatcher, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	prod, err := newClient(&Guard{Allowed: cfg.AllowedPrivate}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	sandbox, err := newClient(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg)
+	if err != nil {
+		return nil, err
+	}
 	queue, err := store.OpenDispatchQueue(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	capacity := claimsPerWorker * cfg.Workers
 	d := &Dispatcher{
-		store:   store,
-		queue:   queue,
-		cfg:     cfg,
-		backoff: Backoff{Schedule: cfg.Schedule, Jitter: cfg.Jitter},
-		clients: map[models.Mode]*client{
-			models.Production: newClient(&Guard{Allowed: cfg.AllowedPrivate}, cfg),
-			models.Sandbox:    newClient(&Guard{AllowLoopback: true, Allowed: cfg.AllowedPrivate}, cfg),
-		},
-		log:      cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
-		wake:     make(chan struct{}, 1),
-		work:     make(chan *models.Claim, capacity),
-		gate:     newEndpointGate(cfg.PerEndpoint),
-		results:  make(chan result, capacity),
-		stopping: make(chan struct{}),
-		done:     make(chan struct{}),
+		store:     store,
+		queue:     queue,
+		cfg:       cfg,
+		backoff:   Backoff{Schedule: cfg.Schedule, Jitter: cfg.Jitter},
+		clients:   map[models.Mode]*client{models.Production: prod, models.Sandbox: sandbox},
+		log:       cfg.Logger.With("component", "webhooks", "owner", cfg.Owner),
+		signers:   sync.Pool{New: func() any { return &signer{} }},
+		wake:      make(chan struct{}, 1),
+		results:   make(chan result, 2*cfg.InFlight),
+		endpoints: newEndpoints(cfg.PerEndpoint),
+		stopping:  make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	d.sendCtx, d.cancelSends = context.WithCancel(context.Background())
 	return d, nil
@@ -229,9 +257,6 @@ func (d *Dispatcher) Start(ctx context.Context) {
 	d.startOnce.Do(func() {
 		d.started.Store(true)
 		go d.pump()
-		for range d.cfg.Workers {
-			go d.workLoop()
-		}
 		go d.pruneLoop()
 		go func() {
 			select {
@@ -247,9 +272,8 @@ func (d *Dispatcher) Start(ctx context.Context) {
 
 // Shutdown stops claiming, lets in-flight attempts finish and records them
 // until ctx ends, then cuts off what is left and releases its leases so
-// another process can send those deliveries at once. Claims that were never
-// started are released straight away. It returns ctx's error if it had to
-// cut attempts off.
+// another process can send those deliveries at once. It returns ctx's
+// error if it had to cut attempts off.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.stopOnce.Do(func() {
 		close(d.stopping)
@@ -287,50 +311,76 @@ func dbCtx() (context.Context, context.CancelFunc) {
 // every finished result waiting, and in one transaction records them and,
 // when there may be due work and room for it, claims more. It waits only
 // when there is nothing to record and nothing to claim.
+//
+// When recording fails (the database is full, locked or gone), the round's
+// results are kept with their claims and tried again with growing waits;
+// claiming pauses meanwhile. The claims stay outstanding, so none of those
+// deliveries is claimed, or sent, again before its attempt is recorded.
 func (d *Dispatcher) pump() {
-	capacity := int64(claimsPerWorker * d.cfg.Workers)
+	capacity := int64(d.cfg.InFlight)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	look := true // whether due work may be waiting: at start, on wake-ups, on timers, after a full claim
 	batch := make([]result, 0, maxRecordBatch)
-	var held *result // a result taken while waiting
-	// inFlight counts, per endpoint, the claims not yet recorded or
-	// released, kept under claimCap. Only the pump touches it.
-	inFlight := map[string]int{}
-	claimCap := claimsPerWorker * d.cfg.PerEndpoint
+	var held *result    // a result taken while waiting
+	failures := 0       // recording tries failed in a row
+	var retry time.Time // when recording is tried again after a failure
 	for {
-		batch = batch[:0]
 		if held != nil {
 			batch, held = append(batch, *held), nil
 		}
 		batch = d.gather(batch)
+		if n := int64(len(batch)); n > 0 && n < minRoundUnderLoad && 4*n < d.sending.Load()+n {
+			// Under load a round's fixed costs (its transaction, each
+			// endpoint's health and last success) are paid per round, and
+			// claiming the one slot a result frees makes rounds of one:
+			// while fewer than a quarter of the attempts in flight have
+			// come back, a moment's wait lets more join this round.
+			time.Sleep(roundGather)
+			batch = d.gather(batch)
+		}
 		stopping := d.stopped()
-		if stopping {
-			batch = d.unstarted(batch)
-		}
-		// What is in batch is recorded before the claim, in the same
-		// transaction, so its slots are free for that claim.
-		for _, r := range batch {
-			id := r.claim.Endpoint.ID
-			if inFlight[id] >= claimCap {
-				look = true // a full endpoint has a slot again: its due deliveries may wait
-			}
-			if inFlight[id]--; inFlight[id] <= 0 {
-				delete(inFlight, id)
+		if failures > 0 && stopping && d.sendCtx.Err() != nil {
+			// Shutdown ran out of time with the database still refusing:
+			// what was not recorded is given up; those leases run out and
+			// the deliveries are sent again, a duplicate but never a loss.
+			d.log.Error("shutdown with attempts not recorded; their deliveries will be sent again", "count", len(batch))
+			d.outstanding.Add(-int64(len(batch)))
+			batch = batch[:0]
+			if d.outstanding.Load() == 0 {
+				d.close()
+				return
 			}
 		}
-		free := capacity - d.outstanding.Load() + int64(len(batch))
+		waiting := failures > 0 && time.Now().Before(retry)
 		limit := 0
-		if look && !stopping && free > 0 {
-			limit = int(min(free, maxClaimBatch))
+		if look && !stopping && failures == 0 {
+			free := min(capacity-d.sending.Load(), 2*capacity-d.outstanding.Load()+int64(len(batch)))
+			if free > 0 {
+				limit = int(min(free, maxClaimBatch))
+			}
 		}
-		if len(batch) > 0 || limit > 0 {
-			claims, more := d.exchange(batch, limit, inFlight, claimCap)
+		if !waiting && (len(batch) > 0 || limit > 0) {
+			claims, more, err := d.exchange(batch, limit)
+			if err != nil {
+				failures++
+				wait := min(recordRetryFirst<<min(failures-1, 10), recordRetryMax)
+				retry = time.Now().Add(wait)
+				d.stats.recordErrors.Add(1)
+				d.log.Error("record attempts and claim deliveries; claiming paused, recording tried again",
+					"try", failures, "attempts", len(batch), "retry_in", wait.String(), "err", err)
+				continue
+			}
+			if failures > 0 {
+				d.log.Info("recording works again", "after_tries", failures)
+				failures = 0
+			}
 			d.outstanding.Add(int64(len(claims) - len(batch)))
+			d.sending.Add(int64(len(claims)))
 			d.stats.claimed.Add(int64(len(claims)))
+			batch = batch[:0]
 			for i := range claims {
-				inFlight[claims[i].Endpoint.ID]++
-				d.work <- &claims[i] // never blocks: outstanding ≤ capacity = cap(work)
+				go d.run(&claims[i])
 			}
 			if limit > 0 {
 				look = more // a full claim: more may be due right now
@@ -344,8 +394,12 @@ func (d *Dispatcher) pump() {
 				return
 			}
 			stop = nil // already stopping: wait for the last results only
-		} else if !look {
-			d.resetTimer(timer, models.FullEndpoints(inFlight, claimCap))
+		}
+		switch {
+		case failures > 0:
+			resetTimer(timer, time.Until(retry))
+		case !look:
+			d.armTimer(timer)
 		}
 		select {
 		case r := <-d.results:
@@ -359,11 +413,18 @@ func (d *Dispatcher) pump() {
 	}
 }
 
-// gather takes every finished result that is waiting, without blocking.
+// gather takes every finished result that is waiting, without blocking,
+// and frees its endpoint's slot.
 func (d *Dispatcher) gather(batch []result) []result {
+	for i := range batch {
+		if !batch[i].counted {
+			d.finished(&batch[i])
+		}
+	}
 	for len(batch) < maxRecordBatch {
 		select {
 		case r := <-d.results:
+			d.finished(&r)
 			batch = append(batch, r)
 		default:
 			return batch
@@ -372,38 +433,39 @@ func (d *Dispatcher) gather(batch []result) []result {
 	return batch
 }
 
-// unstarted turns claims still queued or parked at shutdown into lease
-// releases.
-func (d *Dispatcher) unstarted(batch []result) []result {
-	for _, c := range d.gate.drain() {
-		batch = append(batch, result{claim: c, release: true})
-	}
-	for {
-		select {
-		case c := <-d.work:
-			batch = append(batch, result{claim: c, release: true})
-		default:
-			return batch
-		}
-	}
+// finished frees r's slot at its endpoint and applies what the answer says
+// about the endpoint's pace.
+func (d *Dispatcher) finished(r *result) {
+	r.counted = true
+	d.endpoints.finished(r.claim.Endpoint.ID, r, d.store.Now())
 }
 
-// resetTimer arms the timer for the next look at the queue: the poll
-// interval, or sooner when a retry or an expired lease is due before that.
-// Deliveries of full endpoints are left out: a freed slot is a result,
-// which makes the pump look again.
-func (d *Dispatcher) resetTimer(t *time.Timer, full []string) {
+// armTimer arms the timer for the next look at the queue: the poll
+// interval, or sooner when a retry, an expired lease or an endpoint's
+// pause or rate slot is due before that. Deliveries of endpoints held back
+// are left out of the look at the queue: a freed slot is a result, which
+// makes the pump look again.
+func (d *Dispatcher) armTimer(t *time.Timer) {
+	now := d.store.Now()
+	held, until := d.endpoints.heldBack(now)
 	wait := d.cfg.PollInterval
-	if next := d.nextDue(full); next != nil {
-		wait = min(wait, max(next.Sub(d.store.Now()), time.Millisecond))
+	if next := d.nextDue(held); next != nil {
+		wait = min(wait, next.Sub(now))
 	}
+	if !until.IsZero() {
+		wait = min(wait, until.Sub(now))
+	}
+	resetTimer(t, max(wait, time.Millisecond))
+}
+
+func resetTimer(t *time.Timer, wait time.Duration) {
 	if !t.Stop() {
 		select {
 		case <-t.C:
 		default:
 		}
 	}
-	t.Reset(wait)
+	t.Reset(max(wait, time.Millisecond))
 }
 
 func (d *Dispatcher) close() {
@@ -415,10 +477,10 @@ func (d *Dispatcher) close() {
 	close(d.done)
 }
 
-func (d *Dispatcher) nextDue(full []string) *time.Time {
+func (d *Dispatcher) nextDue(except []string) *time.Time {
 	ctx, cancel := dbCtx()
 	defer cancel()
-	next, err := d.store.NextDueAtExcept(ctx, full)
+	next, err := d.store.NextDueAtExcept(ctx, except)
 	if err != nil {
 		d.log.Error("read next due delivery", "err", err)
 		return nil
@@ -432,42 +494,33 @@ func (d *Dispatcher) leaseCovers(c *models.Claim) bool {
 	return exp != nil && d.store.Now().Add(d.cfg.Timeout+leaseMargin).Before(*exp)
 }
 
-func (d *Dispatcher) workLoop() {
-	var sg signer
-	for {
-		select {
-		case <-d.stopping:
-			return
-		case c := <-d.work:
-			if !d.gate.enter(c) {
-				continue // parked: sent after an attempt to its endpoint ends
-			}
-			for ; c != nil; c = d.gate.leave(c.Endpoint.ID) {
-				d.results <- d.send(c, &sg)
-			}
-			if d.stopped() {
-				return
-			}
-		}
-	}
+// run sends one claim on its own goroutine and hands the result to the pump.
+func (d *Dispatcher) run(c *models.Claim) {
+	sg := d.signers.Get().(*signer)
+	r := d.send(c, sg)
+	d.signers.Put(sg)
+	d.sending.Add(-1)
+	d.results <- r // never blocks: outstanding ≤ 2×InFlight = cap(results)
+	// A slot is free, in the budget and at the endpoint: deliveries held
+	// back by either may be claimed now, even if the last claim found
+	// nothing else due.
+	d.Wake()
 }
 
 // send makes the attempt of c, or gives c back when it must not be made.
 func (d *Dispatcher) send(c *models.Claim, sg *signer) result {
 	if d.stopped() || !d.leaseCovers(c) {
-		// Stopping, or waited so long in the queue that the attempt could
-		// outlive the lease, and another process could send it meanwhile.
+		// Stopping, or the claim came too late in its lease: the attempt
+		// could outlive it, and another process send it meanwhile.
 		return result{claim: c, release: true}
 	}
 	return d.attempt(c, sg)
 }
 
 // exchange records a batch of outcomes, releases the leases of what was
-// never sent and claims up to limit more, none of an endpoint that holds
-// perEndpoint claims already, in one transaction; more reports a full claim. If the
-// database refuses several times, the outcomes are dropped: their leases run
-// out and the deliveries are sent again, a duplicate but never a loss.
-func (d *Dispatcher) exchange(batch []result, limit int, inFlight map[string]int, perEndpoint int) (claims []models.Claim, more bool) {
+// never sent and claims up to limit more, within every endpoint's limits,
+// in one transaction; more reports a full claim.
+func (d *Dispatcher) exchange(batch []result, limit int) (claims []models.Claim, more bool, err error) {
 	records := make([]models.AttemptResult, 0, len(batch))
 	var release []string
 	for _, r := range batch {
@@ -476,35 +529,37 @@ func (d *Dispatcher) exchange(batch []result, limit int, inFlight map[string]int
 			continue
 		}
 		records = append(records, r.res)
+	}
+	want := models.ClaimRequest{Limit: limit, Lease: d.cfg.Lease}
+	if limit > 0 {
+		now := d.store.Now()
+		want.Exclude, _ = d.endpoints.heldBack(now)
+		want.Admit = func(ep *models.WebhookEndpoint) models.Admission { return d.endpoints.admit(ep, now) }
+	}
+	ctx, cancel := dbCtx()
+	claims, more, err = d.queue.Exchange(ctx, d.cfg.Owner, records, release, want)
+	cancel()
+	if err != nil {
+		if limit > 0 {
+			d.endpoints.unadmit() // the claim was rolled back with the rest
+		}
+		return nil, false, err
+	}
+	d.endpoints.admitted()
+	for _, r := range batch {
+		switch {
+		case r.release:
+		case r.res.Succeeded:
+			d.stats.succeeded.Add(1)
+		default:
+			d.stats.failed.Add(1)
+		}
 		if r.res.Gone {
 			d.log.Warn("receiver answered 410 Gone; disabling endpoint", "endpoint", r.claim.Endpoint.ID, "delivery", r.claim.Delivery.ID)
 		}
 	}
-	want := models.ClaimRequest{Limit: limit, Lease: d.cfg.Lease, PerEndpoint: perEndpoint, InFlight: inFlight}
-	var err error
-	for try := 0; try < 3; try++ {
-		ctx, cancel := dbCtx()
-		claims, more, err = d.queue.Exchange(ctx, d.cfg.Owner, records, release, want)
-		cancel()
-		if err == nil {
-			break
-		}
-		d.log.Error("record attempts and claim deliveries", "try", try+1, "err", err)
-		time.Sleep(time.Duration(try+1) * 50 * time.Millisecond)
-	}
-	if err != nil {
-		d.stats.recordErrors.Add(int64(len(records)))
-		return nil, false
-	}
-	for _, r := range records {
-		if r.Succeeded {
-			d.stats.succeeded.Add(1)
-		} else {
-			d.stats.failed.Add(1)
-		}
-	}
 	d.stats.released.Add(int64(len(release)))
-	return claims, more
+	return claims, more, nil
 }
 
 func (d *Dispatcher) pruneLoop() {

@@ -58,7 +58,7 @@ func BenchmarkDispatcher(b *testing.B) {
 	// at the same concurrency. With the default cap of 8, one receiver gets
 	// 8 attempts at once and the dispatcher moves about half as many
 	// deliveries a second (still well above 2,000/s).
-	cfg := Config{Workers: workers, PerEndpoint: workers, Jitter: -1, Owner: "bench", Retention: -1}
+	cfg := Config{InFlight: workers, PerEndpoint: workers, Jitter: -1, Owner: "bench", Retention: -1}
 
 	var plainTime, dispatchTime, plainCPU, dispatchCPU time.Duration
 	n := perRound * b.N

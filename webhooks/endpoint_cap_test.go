@@ -44,7 +44,7 @@ func TestPerEndpointCap(t *testing.T) {
 		}
 
 		cfg := testConfig()
-		cfg.Workers, cfg.PerEndpoint = 4, 2
+		cfg.InFlight, cfg.PerEndpoint = 4, 2
 		cfg.Timeout, cfg.Lease = 5*time.Second, 30*time.Second
 		d := startDispatcher(t, s, cfg)
 

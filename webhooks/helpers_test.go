@@ -90,7 +90,7 @@ func status(code int) func(int, http.ResponseWriter, *http.Request) {
 // no jitter, polling often enough that nothing waits on a full second.
 func testConfig() Config {
 	return Config{
-		Workers: 4, Timeout: 2 * time.Second, Lease: 10 * time.Second,
+		InFlight: 4, Timeout: 2 * time.Second, Lease: 10 * time.Second,
 		Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond},
 		Jitter:   -1, PollInterval: 20 * time.Millisecond, Owner: "test",
 	}

@@ -55,7 +55,7 @@ func TestTwoDispatchersShareOneDatabase(t *testing.T) {
 	var ds []*Dispatcher
 	for i, owner := range []string{"process-a", "process-b"} {
 		cfg := testConfig()
-		cfg.Owner, cfg.Workers, cfg.PollInterval = owner, 8, 5*time.Millisecond
+		cfg.Owner, cfg.InFlight, cfg.PollInterval = owner, 8, 5*time.Millisecond
 		ds = append(ds, startDispatcher(t, stores[i], cfg))
 	}
 
@@ -152,7 +152,7 @@ func TestShutdown(t *testing.T) {
 		defer close(block)
 		createEndpoint(t, s, models.Sandbox, rc.URL, "secret")
 		cfg := testConfig()
-		cfg.Workers = 2
+		cfg.InFlight = 2
 		d, err := New(s, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -189,7 +189,7 @@ func TestShutdown(t *testing.T) {
 		})
 	})
 
-	t.Run("claims parked behind a hanging endpoint's cap are released too", func(t *testing.T) {
+	t.Run("deliveries over a hanging endpoint's cap stay unclaimed, and the one in flight is released", func(t *testing.T) {
 		s := modelstest.MustOpenStore(t)
 		block := make(chan struct{})
 		rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
@@ -204,16 +204,19 @@ func TestShutdown(t *testing.T) {
 			createUser(t, s, models.Sandbox)
 		}
 		cfg := testConfig()
-		cfg.Workers, cfg.PerEndpoint = 4, 1
+		cfg.InFlight, cfg.PerEndpoint = 4, 1
 		d, err := New(s, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		d.Start(ctx)
-		eventually(t, 2*time.Second, "the five deliveries were not all claimed", func() bool { return d.Stats().Claimed == 5 })
-		time.Sleep(50 * time.Millisecond) // room for a wrongly sent second request to arrive
+		eventually(t, 2*time.Second, "the first delivery was not sent", func() bool { return rc.count() == 1 })
+		time.Sleep(100 * time.Millisecond) // room for a wrongly sent second request to arrive
 		if got, want := rc.count(), 1; got != want {
 			t.Fatalf("requests at the receiver: got %d, want %d (its cap)", got, want)
+		}
+		if got := d.Stats().Claimed; got != 1 {
+			t.Fatalf("claimed %d deliveries; those over the cap must stay in the database", got)
 		}
 
 		sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
@@ -233,7 +236,7 @@ func TestShutdown(t *testing.T) {
 				t.Fatalf("after shutdown: %+v", dl)
 			}
 		}
-		if st := d.Stats(); st.Released != 5 || st.Outstanding != 0 {
+		if st := d.Stats(); st.Released != 1 || st.Outstanding != 0 {
 			t.Fatalf("stats: %+v", st)
 		}
 	})
@@ -300,11 +303,12 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-func TestClaimsThatWaitTooLongAreGivenBack(t *testing.T) {
+func TestClaimsNeverWaitBehindAnEndpointsCap(t *testing.T) {
 	// One attempt at a time to a receiver that takes 400ms, and a lease
-	// that leaves an attempt 3s (6s lease, 1s timeout, 2s margin): the
-	// later of the twelve claims wait past that, so they must be given
-	// back rather than sent, then claimed and sent again, each once.
+	// that leaves an attempt 3s (6s lease, 1s timeout, 2s margin). Had the
+	// dispatcher claimed the twelve deliveries at once, the later ones
+	// would wait past that; it claims one at a time instead, each sent as
+	// soon as it is claimed, each once.
 	s := modelstest.MustOpenStore(t)
 	var mu sync.Mutex
 	inFlight, most := 0, 0
@@ -324,14 +328,14 @@ func TestClaimsThatWaitTooLongAreGivenBack(t *testing.T) {
 		createUser(t, s, models.Sandbox)
 	}
 	cfg := testConfig()
-	cfg.Workers, cfg.PerEndpoint, cfg.Timeout, cfg.Lease = 4, 1, time.Second, 6*time.Second
+	cfg.InFlight, cfg.PerEndpoint, cfg.Timeout, cfg.Lease = 4, 1, time.Second, 6*time.Second
 	d := startDispatcher(t, s, cfg)
 	d.Wake()
 
 	eventually(t, 20*time.Second, "not every delivery succeeded", func() bool { return d.Stats().Succeeded == n })
-	t.Run("claims that waited too long were given back, not sent", func(t *testing.T) {
-		if st := d.Stats(); st.Released == 0 || st.Claimed <= n {
-			t.Fatalf("stats %+v: want releases and claims beyond the first %d", st, n)
+	t.Run("each delivery was claimed once, when it could be sent", func(t *testing.T) {
+		if st := d.Stats(); st.Released != 0 || st.Claimed != n {
+			t.Fatalf("stats %+v: want %d claims and no releases", st, n)
 		}
 	})
 	t.Run("each delivery reached the receiver once, one at a time", func(t *testing.T) {

@@ -64,14 +64,20 @@ func (d *Dispatcher) attempt(c *models.Claim, sg *signer) result {
 		if c.Trigger == models.TriggerAutomatic {
 			done++
 		}
+		var retryAfter time.Duration
+		if resp != nil {
+			retryAfter, _ = RetryAfter(resp.StatusCode, resp.Header, end)
+		}
 		if wait, ok := d.backoff.Next(done); ok {
-			if resp != nil {
-				if ra, ok := RetryAfter(resp.StatusCode, resp.Header, end); ok {
-					wait = ra
-				}
+			if retryAfter > 0 {
+				wait = retryAfter
 			}
 			at := end.Add(wait)
 			out.RetryAt = &at
+		}
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			out.Attempt = a
+			return result{claim: c, res: out, throttled: true, wait: retryAfter}
 		}
 	}
 	out.Attempt = a
@@ -120,12 +126,15 @@ func describe(err error, timeout time.Duration) string {
 		err = urlErr.Err // its message repeats the URL, which may hold credentials
 	}
 	var blocked *BlockedError
+	var refused *ProxyError
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var netErr net.Error
 	switch {
 	case errors.As(err, &blocked):
 		return "blocked: " + blocked.Error()
+	case errors.As(err, &refused):
+		return "proxy: " + refused.Error()
 	case errors.As(err, &dnsErr):
 		if dnsErr.IsNotFound {
 			return fmt.Sprintf("DNS: no such host %q", dnsErr.Name)

@@ -186,9 +186,15 @@ func TestAllowList(t *testing.T) {
 }
 
 func TestProductionDeliveryToLoopbackIsRecordedAsBlocked(t *testing.T) {
+	// Creation refuses a loopback literal now; the URL is set behind its
+	// back, as an endpoint saved before that rule, or a name that resolves
+	// here after a DNS change, would have it. The dial still refuses.
 	s := modelstest.MustOpenStore(t)
 	rc := newReceiver(t, status(200))
-	createEndpoint(t, s, models.Production, "https://"+strings.TrimPrefix(rc.URL, "http://"), "secret")
+	ep := createEndpoint(t, s, models.Production, "https://93.184.216.34/hook", "secret")
+	if err := s.W.Exec("UPDATE webhook_endpoints SET url = ? WHERE id = ?", "https://"+strings.TrimPrefix(rc.URL, "http://"), ep.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 	cfg := testConfig()
 	cfg.Schedule = []time.Duration{}
 	startDispatcher(t, s, cfg)
@@ -196,5 +202,33 @@ func TestProductionDeliveryToLoopbackIsRecordedAsBlocked(t *testing.T) {
 	d := settled(t, s, models.Production, u.Event.ID, models.DeliveryFailed, 1)
 	if got := d.Attempts[0].Error; !strings.HasPrefix(got, "blocked: ") || rc.count() != 0 {
 		t.Fatalf("attempt error %q, receiver got %d requests", got, rc.count())
+	}
+}
+
+func TestGuardCompleteLists(t *testing.T) {
+	prod := &Guard{}
+	for _, addr := range []string{
+		"::127.0.0.1", "::8.8.8.8", // IPv4-compatible, whatever they carry
+		"::ffff:10.0.0.1",                          // IPv4-mapped
+		"64:ff9b::127.0.0.1", "64:ff9b::a9fe:a9fe", // NAT64 of loopback and the metadata address
+		"64:ff9b:1::8.8.8.8",      // local-use NAT64
+		"192.88.99.1",             // 6to4 relay anycast
+		"2001:10::1", "2001:2::1", // ORCHID, benchmarking
+		"2001:db8::1", "3fff::1", // documentation
+		"2002:808:808::1",              // 6to4
+		"2001::1",                      // Teredo
+		"192.31.196.1", "192.175.48.1", // AS112
+		"198.18.0.1", "100.64.0.1", "192.0.0.8",
+		"fc00::1", "fe80::1", "ff02::1", "100::1", "::",
+	} {
+		var blocked *BlockedError
+		if err := prod.Check(netip.MustParseAddr(addr)); !errors.As(err, &blocked) {
+			t.Errorf("%s: got %v, want refused", addr, err)
+		}
+	}
+	for _, addr := range []string{"8.8.8.8", "64:ff9b::808:808", "2606:4700::1111"} {
+		if err := prod.Check(netip.MustParseAddr(addr)); err != nil {
+			t.Errorf("%s: got %v, want allowed", addr, err)
+		}
 	}
 }

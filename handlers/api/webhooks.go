@@ -16,6 +16,8 @@ type webhookJSON struct {
 	Active         bool     `json:"active"`
 	Secret         string   `json:"secret"`
 	IncludePayload bool     `json:"includePayload"`
+	RateLimit      int      `json:"rateLimit"`
+	MaxInFlight    int      `json:"maxInFlight"`
 	CreatedAt      string   `json:"createdAt"`
 	UpdatedAt      string   `json:"updatedAt"`
 	DisabledAt     *string  `json:"disabledAt"`
@@ -24,7 +26,10 @@ type webhookJSON struct {
 
 func toWebhookJSON(e *models.WebhookEndpoint) webhookJSON {
 	j := webhookJSON{
-		ID: e.ID, Name: e.Name, URL: e.URL, EventTypes: e.EventTypes, Active: e.Active, Secret: e.Secret,
+		// Active tells whether deliveries go out: an endpoint the server
+		// disabled is not active, whatever its owner last set.
+		ID: e.ID, Name: e.Name, URL: e.URL, EventTypes: e.EventTypes, Active: e.Active && e.DisabledAt == nil, Secret: e.Secret,
+		RateLimit: e.RateLimit, MaxInFlight: e.MaxInFlight,
 		IncludePayload: e.IncludePayload, CreatedAt: models.FormatTime(e.CreatedAt), UpdatedAt: models.FormatTime(e.UpdatedAt),
 		DisabledReason: e.DisabledReason,
 	}
@@ -46,6 +51,8 @@ type webhookBody struct {
 	Active         *bool    `json:"active"`
 	IncludePayload *bool    `json:"includePayload"`
 	Secret         *string  `json:"secret"`
+	RateLimit      *int     `json:"rateLimit"`
+	MaxInFlight    *int     `json:"maxInFlight"`
 }
 
 func parseWebhookBody(contentType string, body []byte) (models.WebhookInput, error) {
@@ -54,7 +61,7 @@ func parseWebhookBody(contentType string, body []byte) (models.WebhookInput, err
 		return models.WebhookInput{}, err
 	}
 	return models.WebhookInput{Name: in.Name, URL: in.URL, EventTypes: in.EventTypes, Active: in.Active,
-		IncludePayload: in.IncludePayload, Secret: in.Secret}, nil
+		IncludePayload: in.IncludePayload, Secret: in.Secret, RateLimit: in.RateLimit, MaxInFlight: in.MaxInFlight}, nil
 }
 
 // CreateWebhook serves POST /v1/webhooks. The contract answers it with 200.

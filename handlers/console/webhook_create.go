@@ -1,6 +1,8 @@
 package console
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,6 +18,9 @@ type webhookForm struct {
 	EventTypes        []string
 	Active            bool
 	IncludePayload    bool
+	// The delivery limits as typed; empty for none (rate) or the server's
+	// default (in flight).
+	RateLimit, MaxInFlight string
 }
 
 func parseWebhookForm(c *fiber.Ctx) webhookForm {
@@ -23,6 +28,7 @@ func parseWebhookForm(c *fiber.Ctx) webhookForm {
 		Name: c.FormValue("name"), URL: strings.TrimSpace(c.FormValue("url")), Secret: c.FormValue("secret"),
 		Active: c.FormValue("active") == "true", IncludePayload: c.FormValue("includePayload") == "true",
 		EventTypes: []string{},
+		RateLimit:  strings.TrimSpace(c.FormValue("rateLimit")), MaxInFlight: strings.TrimSpace(c.FormValue("maxInFlight")),
 	}
 	for _, v := range c.Request().PostArgs().PeekMulti("eventTypes") {
 		f.EventTypes = append(f.EventTypes, string(v))
@@ -36,6 +42,12 @@ func parseWebhookForm(c *fiber.Ctx) webhookForm {
 // input is the store's request; withSecret includes the secret (create only).
 func (f webhookForm) input(withSecret bool) models.WebhookInput {
 	in := models.WebhookInput{Name: &f.Name, URL: &f.URL, EventTypes: f.EventTypes, Active: &f.Active, IncludePayload: &f.IncludePayload}
+	if n, ok := formLimit(f.RateLimit); ok {
+		in.RateLimit = &n
+	}
+	if n, ok := formLimit(f.MaxInFlight); ok {
+		in.MaxInFlight = &n
+	}
 	if withSecret {
 		in.Secret = &f.Secret
 	}
@@ -44,10 +56,10 @@ func (f webhookForm) input(withSecret bool) models.WebhookInput {
 
 // Validate returns every problem beside its field, by the contract's rules
 // for the session's mode.
-func (f webhookForm) Validate(m models.Mode, create bool) map[string]string {
+func (f webhookForm) Validate(s *models.Store, m models.Mode, create bool) map[string]string {
 	in := f.input(create)
 	errs := map[string]string{}
-	for field, msg := range in.FieldErrors(m, create) {
+	for field, msg := range s.WebhookFieldErrors(m, in, create) {
 		errs[field] = sentence(msg)
 	}
 	// The contract's length messages read oddly for an empty box.
@@ -57,13 +69,36 @@ func (f webhookForm) Validate(m models.Mode, create bool) map[string]string {
 	if f.URL == "" {
 		errs["url"] = "Enter the URL events are sent to."
 	}
+	if _, ok := formLimit(f.RateLimit); !ok {
+		errs["rateLimit"] = fmt.Sprintf("Enter a whole number of requests a second, up to %d, or leave it empty for no limit.", models.MaxWebhookRateLimit)
+	}
+	if _, ok := formLimit(f.MaxInFlight); !ok {
+		errs["maxInFlight"] = fmt.Sprintf("Enter a whole number of attempts at once, up to %d, or leave it empty for the server's default.", models.MaxWebhookMaxInFlight)
+	}
 	return errs
+}
+
+// formLimit reads a limit box: empty is 0 (none, or the default).
+func formLimit(v string) (int, bool) {
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
+}
+
+// limitText shows a stored limit in its box: 0 is left empty.
+func limitText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 func (f webhookForm) view(id string, errs map[string]string) views.WebhookFormView {
 	return views.WebhookFormView{
 		ID: id, Name: f.Name, URL: f.URL, Secret: f.Secret, EventTypes: f.EventTypes, AllTypes: models.EventTypes,
-		Active: f.Active, IncludePayload: f.IncludePayload, Errors: errs,
+		Active: f.Active, IncludePayload: f.IncludePayload, RateLimit: f.RateLimit, MaxInFlight: f.MaxInFlight, Errors: errs,
 	}
 }
 
@@ -94,7 +129,7 @@ func (h *Handler) WebhookCreate(c *fiber.Ctx) error {
 	if f.Secret == "" {
 		f.Secret, generated = h.store.NewWebhookSecret(), true
 	}
-	if errs := f.Validate(mode(c), true); len(errs) > 0 {
+	if errs := f.Validate(h.store, mode(c), true); len(errs) > 0 {
 		if generated {
 			f.Secret = ""
 		}

@@ -51,7 +51,8 @@ func (h *Handler) webhookView(c *fiber.Ctx, ep *models.WebhookEndpoint) (views.W
 	}
 	v := views.WebhookView{
 		Row: row, IncludePayload: ep.IncludePayload, UpdatedAt: ep.UpdatedAt,
-		Form:         webhookForm{Name: ep.Name, URL: ep.URL, EventTypes: ep.EventTypes, Active: ep.Active, IncludePayload: ep.IncludePayload}.view(ep.ID, nil),
+		Form: webhookForm{Name: ep.Name, URL: ep.URL, EventTypes: ep.EventTypes, Active: ep.Active, IncludePayload: ep.IncludePayload,
+			RateLimit: limitText(ep.RateLimit), MaxInFlight: limitText(ep.MaxInFlight)}.view(ep.ID, nil),
 		RecoverSince: formatWhen(h.store.Now().Add(-models.HealthWindow)),
 	}
 	if ep.PreviousSecret != "" {

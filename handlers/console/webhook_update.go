@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,7 +27,7 @@ func (h *Handler) WebhookUpdate(c *fiber.Ctx) error {
 		v.Form = f.view(ep.ID, errs)
 		return render(c, fiber.StatusBadRequest, views.WebhookShow(h.page(c, ep.Name, "webhooks"), v))
 	}
-	if errs := f.Validate(m, false); len(errs) > 0 {
+	if errs := f.Validate(h.store, m, false); len(errs) > 0 {
 		return again(errs)
 	}
 	if ep.Active && !f.Active {
@@ -49,7 +50,7 @@ func (h *Handler) WebhookUpdate(c *fiber.Ctx) error {
 
 // hidden carries the form through the confirmation page.
 func (f webhookForm) hidden() map[string]string {
-	out := map[string]string{"name": f.Name, "url": f.URL}
+	out := map[string]string{"name": f.Name, "url": f.URL, "rateLimit": f.RateLimit, "maxInFlight": f.MaxInFlight}
 	if f.Active {
 		out["active"] = "true"
 	}
@@ -80,6 +81,12 @@ func changes(before, after *models.WebhookEndpoint) string {
 		} else {
 			out = append(out, "set inactive")
 		}
+	}
+	if before.RateLimit != after.RateLimit {
+		out = append(out, fmt.Sprintf("rate limit %d → %d a second", before.RateLimit, after.RateLimit))
+	}
+	if before.MaxInFlight != after.MaxInFlight {
+		out = append(out, fmt.Sprintf("in-flight limit %d → %d", before.MaxInFlight, after.MaxInFlight))
 	}
 	if before.IncludePayload != after.IncludePayload {
 		out = append(out, "include payload "+boolWord(after.IncludePayload))
