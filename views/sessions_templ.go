@@ -74,7 +74,7 @@ func Sessions(p Page, v SessionsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div></div><div class=\"table-wrap\"><table data-testid=\"sessions-table\"><thead><tr><th>Operator</th><th>Mode</th><th class=\"hide-narrow\">From</th><th>Signed in</th><th>Last seen</th><th class=\"hide-narrow\">Ends if idle</th><th></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div></div><div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"sessions-table\"><thead><tr><th>Operator</th><th>Mode</th><th class=\"hide-narrow\">From</th><th>Signed in</th><th>Last seen</th><th class=\"hide-narrow\">Ends if idle</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
