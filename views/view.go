@@ -211,3 +211,12 @@ func Latency(d time.Duration) string {
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
 }
+
+// CountNoun is Count with its noun in the right number: "1 endpoint",
+// "12,000 endpoints".
+func CountNoun(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Count(n) + " " + many
+}

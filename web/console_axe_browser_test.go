@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,9 @@ type axeViolation struct {
 
 // TestConsolePassesAxe injects axe-core into every console page, signed
 // out and signed in, in both modes, at 1280 and 390 pixels wide, and fails
-// on any violation it reports.
+// on any violation it reports. On the way it checks the layout at 1280,
+// 1024 and 390 pixels: nothing scrolls the page sideways, no table is wider
+// than its card on a desktop, and the chart fits.
 func TestConsolePassesAxe(t *testing.T) {
 	exe := findChromium(t)
 	axe := findAxe(t)
@@ -111,9 +114,43 @@ func TestConsolePassesAxe(t *testing.T) {
 	}
 	check := func(t *testing.T, name string) {
 		t.Helper()
-		for _, w := range []int64{1280, 390} {
+		for _, w := range []int64{1280, 1024, 390} {
 			if err := run(chromedp.EmulateViewport(w, 900)); err != nil {
 				t.Fatal(err)
+			}
+			// Layout: the page never scrolls sideways; at desktop widths no
+			// table is wider than its card; the chart fits its card.
+			over, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(function () {
+				var out = [];
+				if (document.documentElement.scrollWidth > window.innerWidth + 1) { out.push("the page scrolls sideways"); }
+				if (window.innerWidth >= 1024) {
+					document.querySelectorAll(".table-wrap").forEach(function (e) {
+						if (e.scrollWidth > e.clientWidth + 1) { out.push("table " + (e.querySelector("table").dataset.testid || "") + " overflows its card by " + (e.scrollWidth - e.clientWidth) + " px"); }
+					});
+				}
+				var svg = document.querySelector(".chart svg");
+				if (svg && svg.getBoundingClientRect().right > svg.closest(".card").getBoundingClientRect().right + 1) { out.push("the chart is cut off"); }
+				return out.join("; ");
+			})()`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if over != "" {
+				t.Errorf("%s at %d px: %s", name, w, over)
+			}
+			if dir := os.Getenv("TOKENDESK_SCREENSHOTS"); dir != "" {
+				buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+				if err != nil {
+					t.Fatal(err)
+				}
+				file := strings.Trim(strings.NewReplacer("/", "_", "?", "_", "=", "_").Replace(name), "_")
+				if file == "" {
+					file = "dashboard"
+				}
+				os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s-%d.png", mode(bctx), file, w)), buf, 0o644)
+			}
+			if w == 1024 {
+				continue // axe's verdict does not change between desktop widths
 			}
 			if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](string(axe)+";true")); err != nil {
 				t.Fatalf("inject axe-core: %v", err)
@@ -148,9 +185,11 @@ func TestConsolePassesAxe(t *testing.T) {
 	}
 	for _, m := range models.Modes {
 		t.Run(string(m), func(t *testing.T) {
-			if err := run(chromedp.Click(chromedp.CSS(`[data-testid=mode-`+strings.ToLower(string(m))+`]`)),
-				chromedp.WaitVisible(chromedp.CSS(`body[data-mode=`+string(m)+`]`))); err != nil {
-				t.Fatalf("switch to %s: %v", m, err)
+			if mode(bctx) != string(m) {
+				if err := run(chromedp.Click(chromedp.CSS(`[data-testid=mode-`+strings.ToLower(string(m))+`]`)),
+					chromedp.WaitVisible(chromedp.CSS(`body[data-mode=`+string(m)+`]`))); err != nil {
+					t.Fatalf("switch to %s: %v", m, err)
+				}
 			}
 			id := ids[m]
 			for _, path := range []string{
@@ -166,4 +205,13 @@ func TestConsolePassesAxe(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mode is the mode the page on screen shows, for screenshot names.
+func mode(ctx context.Context) string {
+	m, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.mode || "signed-out"`))
+	if err != nil {
+		return "page"
+	}
+	return m
 }

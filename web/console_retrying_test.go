@@ -75,6 +75,9 @@ func TestConsoleShowsRetryingDeliveriesAsFailing(t *testing.T) {
 		if !strings.Contains(stat.Text(), "3 retrying") {
 			t.Fatalf("stat %q does not say 3 retrying", stat.Text())
 		}
+		if got := doc.Find(`[data-testid="stat-failing-endpoints"]`).Text(); !strings.Contains(got, "of 1 endpoint") || strings.Contains(got, "1 endpoints") {
+			t.Fatalf("failing endpoints say %q, want \"of 1 endpoint\"", got)
+		}
 	})
 	t.Run("the endpoint list counts them as failing", func(t *testing.T) {
 		_, doc, _ := b.page(http.MethodGet, "/webhooks", nil)
