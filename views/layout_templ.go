@@ -177,7 +177,7 @@ func Layout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if p.Sandbox() {
+		if p.Sandbox() && p.HasMode() {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<div class=\"mode-banner sandbox\" role=\"region\" aria-label=\"Mode\" data-testid=\"sandbox-banner\">SANDBOX: test data. Nothing here reaches production users.</div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -46,6 +46,17 @@ type Flash struct {
 // Sandbox reports whether the page shows SANDBOX data.
 func (p Page) Sandbox() bool { return p.Mode != "PRODUCTION" }
 
+// HasMode reports whether the page shows one mode's data: the team, the
+// sessions, the audit log (every mode's entries) and one's account do not,
+// so they carry no SANDBOX banner.
+func (p Page) HasMode() bool {
+	switch p.Section {
+	case "operators", "sessions", "audit", "account":
+		return false
+	}
+	return true
+}
+
 // ModeSection is where the mode switch returns to: the current section's list,
 // since a detail page of one mode does not exist in the other.
 func (p Page) ModeSection() string {
