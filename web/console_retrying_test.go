@@ -65,6 +65,9 @@ func TestConsoleShowsRetryingDeliveriesAsFailing(t *testing.T) {
 		if doc.Find(`select[name=status] option[value=RETRYING]`).Length() != 1 {
 			t.Fatal("the status filter does not offer RETRYING")
 		}
+		if got := doc.Find(`select[name=type] option`).Length(); got != 1+len(models.EmittedEventTypes) {
+			t.Fatalf("the type filter offers %d choices, want Any and the types this server emits", got)
+		}
 	})
 	t.Run("the dashboard counts them as failing", func(t *testing.T) {
 		_, doc, _ := b.page(http.MethodGet, "/", nil)

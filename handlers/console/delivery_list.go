@@ -60,7 +60,7 @@ func (h *Handler) deliveryFilter(c *fiber.Ctx, get func(string, ...string) strin
 		Status: strings.ToUpper(strings.TrimSpace(get("status"))), EndpointID: strings.TrimSpace(get("endpoint")),
 		EventType: strings.TrimSpace(get("type")), UserID: strings.TrimSpace(get("user")),
 		From: strings.TrimSpace(get("from")), To: strings.TrimSpace(get("to")),
-		Statuses: models.DeliveryFilterStatuses, EventTypes: models.EventTypes, Errors: map[string]string{},
+		Statuses: models.DeliveryFilterStatuses, EventTypes: models.EmittedEventTypes, Errors: map[string]string{},
 	}
 	v.Filtered = v.Status != "" || v.EndpointID != "" || v.EventType != "" || v.UserID != "" || v.From != "" || v.To != ""
 	f := models.DeliveryFilter{Size: deliveriesPageSize}
