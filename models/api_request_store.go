@@ -17,7 +17,7 @@ import (
 const sqlInsertRequests = `INSERT OR IGNORE INTO api_requests(id, mode, api_key_id, api_key, method, path, query, user_id,
 	status, error_code, error_message, duration_us, request_body, ip, created_at)
 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
-	value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, value->>14 FROM json_each(?)`
+	value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, value->>14 FROM jsonb_each(?)`
 
 // RecordAPIRequests adds a batch of requests to the log in one transaction.
 // A request id seen twice keeps its first record.
@@ -49,7 +49,17 @@ func (s *Store) RecordAPIRequests(ctx context.Context, rs []APIRequest) error {
 // within the time range.
 func (s *Store) ListAPIRequests(ctx context.Context, mode Mode, f APIRequestFilter) (*APIRequestPage, error) {
 	f.Size = pageSize(f.Size, DefaultPageSize)
-	q := s.read(ctx).Model(&APIRequest{}).Scopes(ScopeMode(mode))
+	var rs []APIRequest
+	if err := apiRequestListQuery(s.read(ctx), mode, f).Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("list API requests: %w", err)
+	}
+	page := &APIRequestPage{}
+	page.Items, page.NextCursor = cutPage(rs, f.Size, func(r *APIRequest) (time.Time, string) { return r.CreatedAt, r.ID })
+	return page, nil
+}
+
+func apiRequestListQuery(db *gorm.DB, mode Mode, f APIRequestFilter) *gorm.DB {
+	q := db.Model(&APIRequest{}).Scopes(ScopeMode(mode))
 	if f.UserID != nil {
 		q = q.Where("user_id = ? AND user_id <> ''", *f.UserID)
 	}
@@ -65,13 +75,7 @@ func (s *Store) ListAPIRequests(ctx context.Context, mode Mode, f APIRequestFilt
 	if f.PathPrefix != nil {
 		q = q.Where("path LIKE ? ESCAPE '\\'", likePrefix(*f.PathPrefix))
 	}
-	var rs []APIRequest
-	if err := newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size).Find(&rs).Error; err != nil {
-		return nil, fmt.Errorf("list API requests: %w", err)
-	}
-	page := &APIRequestPage{}
-	page.Items, page.NextCursor = cutPage(rs, f.Size, func(r *APIRequest) (time.Time, string) { return r.CreatedAt, r.ID })
-	return page, nil
+	return newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)
 }
 
 // GetAPIRequest returns one request of mode's log by its request id.
