@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -25,18 +26,9 @@ func (s *Store) RecordAPIRequests(ctx context.Context, rs []APIRequest) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(rs))
-	for i := range rs {
-		r := &rs[i]
-		rows[i] = []any{r.ID, string(r.Mode), r.APIKeyID, r.APIKey, r.Method, r.Path, r.Query, r.UserID,
-			r.Status, r.ErrorCode, r.ErrorMessage, r.DurationUS, r.RequestBody, r.IP, ms(r.CreatedAt)}
-	}
-	doc, err := json.Marshal(rows)
-	if err != nil {
-		return fmt.Errorf("encode request log batch: %w", err)
-	}
+	doc := appendRequestsJSON(make([]byte, 0, 320*len(rs)), rs)
 	return s.write(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec(sqlInsertRequests, string(doc)).Error; err != nil {
+		if err := tx.Exec(sqlInsertRequests, string(doc)).Error; err != nil { // a []byte would be expanded into a list
 			return fmt.Errorf("record %d API requests: %w", len(rs), err)
 		}
 		return nil
@@ -107,3 +99,67 @@ func (s *Store) PruneAPIRequests(ctx context.Context, before time.Time, limit in
 	}
 	return int(n), nil
 }
+
+// appendRequestsJSON writes the batch as the JSON array of arrays that
+// sqlInsertRequests reads. Written by hand: encoding/json's reflection over
+// [][]any was half of the recorder's CPU under load (BenchmarkRefreshToken
+// Recorded's profile: 0.39 s of 0.74 s).
+func appendRequestsJSON(b []byte, rs []APIRequest) []byte {
+	b = append(b, '[')
+	for i := range rs {
+		r := &rs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		for j, v := range [...]string{r.ID, string(r.Mode), r.APIKeyID, r.APIKey, r.Method, r.Path, r.Query, r.UserID} {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendLogString(b, v)
+		}
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(r.Status), 10)
+		b = append(b, ',')
+		b = appendLogString(b, r.ErrorCode)
+		b = append(b, ',')
+		b = appendLogString(b, r.ErrorMessage)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, r.DurationUS, 10)
+		b = append(b, ',')
+		b = appendLogString(b, r.RequestBody)
+		b = append(b, ',')
+		b = appendLogString(b, r.IP)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, ms(r.CreatedAt), 10)
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+// appendLogString appends s as a JSON string. Plain ASCII, nearly every
+// value here, is escaped by hand; anything else goes through encoding/json,
+// which also replaces invalid UTF-8. (The dispatcher has its own helper;
+// this one is kept apart so each can change without the other.)
+func appendLogString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 {
+			out, _ := json.Marshal(s)
+			return append(b, out...)
+		}
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', logHexDigits[c>>4], logHexDigits[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+const logHexDigits = "0123456789abcdef"
