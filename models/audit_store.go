@@ -34,6 +34,7 @@ const (
 	AuditSecretRotated   = "webhook_secret_rotated"
 	AuditTestEventSent   = "webhook_test_sent"
 	AuditDeliveryResent  = "delivery_resent"
+	AuditBulkResent      = "deliveries_resent_in_bulk"
 	AuditFailedRecovered = "webhook_failed_recovered"
 
 	AuditPasswordChanged = "operator_password_changed" // by the operator, who gave the current one
@@ -52,7 +53,7 @@ var AuditActions = []string{
 	AuditSignedIn, AuditSignInFailed, AuditSignedOut, AuditModeSwitched, AuditUserCreated, AuditTokenRefreshed,
 	AuditTokenRevoked, AuditKeyCreated, AuditKeyRevoked, AuditOperatorCreated, AuditOperatorOff, AuditOperatorOn, AuditOperatorRole,
 	AuditSessionRevoked, AuditSessionsRevoked, AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted,
-	AuditWebhookEnabled, AuditSecretRevealed, AuditSecretRotated, AuditTestEventSent, AuditDeliveryResent,
+	AuditWebhookEnabled, AuditSecretRevealed, AuditSecretRotated, AuditTestEventSent, AuditDeliveryResent, AuditBulkResent,
 	AuditFailedRecovered, AuditPasswordChanged, AuditPasswordRefused, AuditPasswordReset,
 	AuditTwoFactorOn, AuditTwoFactorOff, AuditTwoFactorReset, AuditTwoFactorRequired, AuditRecoveryCodes,
 }

@@ -112,45 +112,11 @@ func (s *Store) readTx(ctx context.Context, fn func(db *gorm.DB) error) error {
 // attempt, whatever that attempt's outcome, which becomes the status to go
 // back to. Only an endpoint that cannot receive is refused.
 func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*Delivery, error) {
-	var d Delivery
+	var d *Delivery
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		err := tx.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&d).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return NotFound("delivery", id)
-		}
-		if err != nil {
-			return err
-		}
-		var ep WebhookEndpoint
-		if err := tx.Where("id = ?", d.EndpointID).Take(&ep).Error; err != nil {
-			return fmt.Errorf("read endpoint %s: %w", d.EndpointID, err)
-		}
-		if !ep.Deliverable() {
-			return Errorf(CodeConflict, "delivery %s cannot be resent: %s", id, ep.undeliverableReason())
-		}
-		now := s.nowMS()
-		if d.LeaseOwner != "" && d.LeaseExpiresAt != nil && d.LeaseExpiresAt.After(now) {
-			// In flight: the dispatcher's record decides status, next
-			// attempt and status to go back to; here only the request.
-			d.ManualPending, d.ManualBy, d.ManualRequests, d.UpdatedAt = true, by, d.ManualRequests+1, now
-			return tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
-				"manual_pending": true, "manual_by": by,
-				"manual_requests": gorm.Expr("manual_requests + 1"), "updated_at": ms(now),
-			}).Error
-		}
-		if d.ManualPending {
-			return nil // already asked for and not yet sent: once is enough
-		}
-		if d.Status != DeliveryPending {
-			d.ReturnStatus = d.Status
-		}
-		d.Status, d.NextAttemptAt, d.ManualPending, d.ManualBy, d.UpdatedAt = DeliveryPending, &now, true, by, now
-		d.ManualRequests++
-		return tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
-			"status": d.Status, "next_attempt_at": ms(now), "manual_pending": true,
-			"manual_by": by, "return_status": d.ReturnStatus, "updated_at": ms(now),
-			"manual_requests": gorm.Expr("manual_requests + 1"),
-		}).Error
+		var err error
+		d, err = resendTx(tx, mode, id, by, s.nowMS())
+		return err
 	})
 	if err != nil {
 		if e, ok := AsError(err); ok {
@@ -159,5 +125,46 @@ func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*
 		return nil, fmt.Errorf("resend delivery %s: %w", id, err)
 	}
 	s.deliveriesQueued(1)
-	return &d, nil
+	return d, nil
+}
+
+// resendTx is ResendDelivery inside the caller's transaction.
+func resendTx(tx *gorm.DB, mode Mode, id, by string, now time.Time) (*Delivery, error) {
+	var d Delivery
+	err := tx.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&d).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, NotFound("delivery", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ep WebhookEndpoint
+	if err := tx.Where("id = ?", d.EndpointID).Take(&ep).Error; err != nil {
+		return nil, fmt.Errorf("read endpoint %s: %w", d.EndpointID, err)
+	}
+	if !ep.Deliverable() {
+		return nil, Errorf(CodeConflict, "delivery %s cannot be resent: %s", id, ep.undeliverableReason())
+	}
+	if d.LeaseOwner != "" && d.LeaseExpiresAt != nil && d.LeaseExpiresAt.After(now) {
+		// In flight: the dispatcher's record decides status, next
+		// attempt and status to go back to; here only the request.
+		d.ManualPending, d.ManualBy, d.ManualRequests, d.UpdatedAt = true, by, d.ManualRequests+1, now
+		return &d, tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
+			"manual_pending": true, "manual_by": by,
+			"manual_requests": gorm.Expr("manual_requests + 1"), "updated_at": ms(now),
+		}).Error
+	}
+	if d.ManualPending {
+		return &d, nil // already asked for and not yet sent: once is enough
+	}
+	if d.Status != DeliveryPending {
+		d.ReturnStatus = d.Status
+	}
+	d.Status, d.NextAttemptAt, d.ManualPending, d.ManualBy, d.UpdatedAt = DeliveryPending, &now, true, by, now
+	d.ManualRequests++
+	return &d, tx.Model(&Delivery{}).Where("id = ?", id).Updates(map[string]any{
+		"status": d.Status, "next_attempt_at": ms(now), "manual_pending": true,
+		"manual_by": by, "return_status": d.ReturnStatus, "updated_at": ms(now),
+		"manual_requests": gorm.Expr("manual_requests + 1"),
+	}).Error
 }

@@ -12,6 +12,11 @@ const (
 	EventAllEvents   = "ALL_EVENTS"
 )
 
+// EmittedEventTypes are the types this server records, which is all a log
+// of what happened can hold: the console's filters offer these, while the
+// filters still accept any type of the contract.
+var EmittedEventTypes = []string{EventUserCreated}
+
 // Event is something that happened, recorded once and fanned out to every
 // subscribed endpoint as deliveries. Payload is the exact JSON sent.
 type Event struct {

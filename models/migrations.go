@@ -387,6 +387,10 @@ CREATE INDEX user_metadata_value_nocase ON user_metadata(mode, value COLLATE NOC
 // request path (see models/api_request.go). The indices serve the console's
 // lists newest first: the mode's requests, a user's, a key's, and the
 // errors alone (partial, so the bulk of successful requests skips it).
+// They end at the time, without the id the other lists' indices carry as
+// a tie-breaker: the 36-character id made each insert a third dearer
+// (BenchmarkRecordAPIRequests, 22 against 15 CPU-µs a row), and only
+// requests of the same millisecond are sorted by it after the read.
 const schemaAPIRequests = `
 CREATE TABLE api_requests (
 	id            TEXT PRIMARY KEY,        -- the request id (X-Request-Id, envelope requestId)
@@ -405,10 +409,10 @@ CREATE TABLE api_requests (
 	ip            TEXT NOT NULL DEFAULT '',
 	created_at    INTEGER NOT NULL
 );
-CREATE INDEX api_requests_mode_created ON api_requests(mode, created_at, id);
-CREATE INDEX api_requests_user_created ON api_requests(user_id, created_at, id) WHERE user_id <> '';
-CREATE INDEX api_requests_key_created ON api_requests(api_key_id, created_at, id);
-CREATE INDEX api_requests_errors_created ON api_requests(mode, created_at, id) WHERE status >= 400;
+CREATE INDEX api_requests_mode_created ON api_requests(mode, created_at);
+CREATE INDEX api_requests_user_created ON api_requests(user_id, created_at) WHERE user_id <> '';
+CREATE INDEX api_requests_key_created ON api_requests(api_key_id, created_at);
+CREATE INDEX api_requests_errors_created ON api_requests(mode, created_at) WHERE status >= 400;
 `
 
 // schemaRetrying indexes the deliveries still being tried after a failure

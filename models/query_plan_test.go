@@ -100,3 +100,42 @@ func TestSearchByMetadataReadsTheNocaseIndex(t *testing.T) {
 		})
 	}
 }
+
+func TestRequestLogListsReadAnIndexInOrder(t *testing.T) {
+	s, err := Open(Options{Path: t.TempDir() + "/db", TenantID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	user, key, path := "acme-1", "k1", "/v1/tokens"
+	errs, _ := ParseStatusClass("errors")
+	cur := &Cursor{At: time.Now(), ID: "x"}
+	for _, c := range []struct {
+		name  string
+		f     APIRequestFilter
+		index string
+	}{
+		{"the mode's newest", APIRequestFilter{Size: 50}, "api_requests_mode_created"},
+		{"after a cursor", APIRequestFilter{Size: 50, Cursor: cur}, "api_requests_mode_created"},
+		{"a user's", APIRequestFilter{Size: 20, UserID: &user}, "api_requests_user_created"},
+		{"a key's", APIRequestFilter{Size: 20, APIKeyID: &key}, "api_requests_key_created"},
+		{"errors", APIRequestFilter{Size: 50, Status: errs}, "api_requests_errors_created"},
+		{"a path", APIRequestFilter{Size: 50, PathPrefix: &path}, "api_requests_mode_created"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sql := s.R.ToSQL(func(tx *gorm.DB) *gorm.DB { return apiRequestListQuery(tx, Sandbox, c.f).Find(&[]APIRequest{}) })
+			var rows []struct{ Detail string }
+			if err := s.R.Raw("EXPLAIN QUERY PLAN " + sql).Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for _, r := range rows {
+				plan = append(plan, r.Detail)
+			}
+			got := strings.Join(plan, "\n")
+			if !strings.Contains(got, c.index) || strings.Contains(got, "SCAN api_requests") || strings.Contains(got, "TEMP B-TREE FOR ORDER BY") {
+				t.Fatalf("%s\nplan:\n%s", sql, got)
+			}
+		})
+	}
+}

@@ -84,5 +84,10 @@
     });
     tick();
     setInterval(tick, 1000);
+    // Pages with work in progress ask to be reloaded every few seconds.
+    var refresh = document.querySelector("meta[name=tokendesk-refresh]");
+    if (refresh) {
+      setTimeout(function () { window.location.reload(); }, (parseInt(refresh.content, 10) || 3) * 1000);
+    }
   });
 })();

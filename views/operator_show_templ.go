@@ -389,7 +389,7 @@ func OperatorShow(p Page, v OperatorView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<div class=\"table-wrap\"><table data-testid=\"operator-sessions\"><thead><tr><th>Started</th><th>Last seen</th><th>Mode</th><th class=\"hide-narrow\">From</th><th></th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"operator-sessions\"><thead><tr><th>Started</th><th>Last seen</th><th>Mode</th><th class=\"hide-narrow\">From</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

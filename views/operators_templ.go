@@ -61,7 +61,7 @@ func Operators(p Page, v OperatorsView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Operators</h1><p>Who may sign in to this console. Admins do everything; developers manage users, tokens, endpoints and API keys; support reads everything, refreshes tokens and resends deliveries.</p></div></div><div class=\"table-wrap\"><table data-testid=\"operators-table\"><thead><tr><th>Email</th><th>Role</th><th>Status</th><th>Added</th><th>Last sign-in</th><th></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Operators</h1><p>Who may sign in to this console. Admins do everything; developers manage users, tokens, endpoints and API keys; support reads everything, refreshes tokens and resends deliveries.</p></div></div><div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"operators-table\"><thead><tr><th>Email</th><th>Role</th><th>Status</th><th>Added</th><th>Last sign-in</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -179,7 +179,7 @@ func Search(p Page, v SearchView) templ.Component {
 				}
 			}
 			if len(v.Hits) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<div class=\"table-wrap\"><table data-testid=\"search-hits\"><thead><tr><th scope=\"col\">What</th><th scope=\"col\">Id</th><th scope=\"col\">Matched</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"search-hits\"><thead><tr><th scope=\"col\">What</th><th scope=\"col\">Id</th><th scope=\"col\">Matched</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

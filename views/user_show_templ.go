@@ -303,7 +303,7 @@ func UserShow(p Page, v UserView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<div class=\"table-wrap\"><table data-testid=\"tokens-table\"><thead><tr><th>Token id</th><th>Status</th><th>Issued</th><th>Expiry</th><th class=\"hide-narrow\">Used</th><th class=\"hide-narrow\">By</th><th></th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"tokens-table\"><thead><tr><th>Token id</th><th>Status</th><th>Issued</th><th>Expiry</th><th class=\"hide-narrow\">Used</th><th class=\"hide-narrow\">By</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -498,7 +498,7 @@ func UserShow(p Page, v UserView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "</section><div class=\"grid\"><section class=\"card\"><div class=\"card-head\"><h2>Events</h2><a class=\"small\" href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "</section><div class=\"grid grid-tables\"><section class=\"card\"><div class=\"card-head\"><h2>Events</h2><a class=\"small\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -521,7 +521,7 @@ func UserShow(p Page, v UserView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<div class=\"table-wrap\"><table data-testid=\"events-table\"><thead><tr><th>Event id</th><th>Type</th><th>When</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"events-table\"><thead><tr><th>Event id</th><th>Type</th><th>When</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -655,7 +655,7 @@ func UserShow(p Page, v UserView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "<div class=\"table-wrap\"><table data-testid=\"deliveries-table\"><thead><tr><th>Delivery</th><th>Endpoint</th><th>Status</th><th class=\"num\">Tries</th><th>When</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "<div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"deliveries-table\"><thead><tr><th>Delivery</th><th>Endpoint</th><th>Status</th><th class=\"num\">Tries</th><th>When</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -912,7 +912,7 @@ func auditTable(p Page, rows []AuditRow) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "<div class=\"table-wrap\"><table data-testid=\"audit-table\"><thead><tr><th>When</th><th>Operator</th><th>Action</th><th class=\"hide-narrow\">Mode</th><th>Target</th><th class=\"hide-narrow\">IP</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "<div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"audit-table\"><thead><tr><th>When</th><th>Operator</th><th>Action</th><th class=\"hide-narrow\">Mode</th><th>Target</th><th class=\"hide-narrow\">IP</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

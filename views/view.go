@@ -46,6 +46,17 @@ type Flash struct {
 // Sandbox reports whether the page shows SANDBOX data.
 func (p Page) Sandbox() bool { return p.Mode != "PRODUCTION" }
 
+// HasMode reports whether the page shows one mode's data: the team, the
+// sessions, the audit log (every mode's entries) and one's account do not,
+// so they carry no SANDBOX banner.
+func (p Page) HasMode() bool {
+	switch p.Section {
+	case "operators", "sessions", "audit", "account":
+		return false
+	}
+	return true
+}
+
 // ModeSection is where the mode switch returns to: the current section's list,
 // since a detail page of one mode does not exist in the other.
 func (p Page) ModeSection() string {
@@ -210,4 +221,13 @@ func Latency(d time.Duration) string {
 		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
+}
+
+// CountNoun is Count with its noun in the right number: "1 endpoint",
+// "12,000 endpoints".
+func CountNoun(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Count(n) + " " + many
 }

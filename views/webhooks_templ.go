@@ -141,7 +141,7 @@ func Webhooks(p Page, v WebhooksView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"table-wrap\"><table data-testid=\"webhooks-table\"><thead><tr><th>Endpoint</th><th>Status</th><th class=\"num\">Success 24 h</th><th>Last success</th><th>Last failure</th><th class=\"hide-narrow\">Events</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"table-wrap\" tabindex=\"0\"><table data-testid=\"webhooks-table\"><thead><tr><th>Endpoint</th><th>Status</th><th class=\"num\">Success 24 h</th><th>Last success</th><th>Last failure</th><th class=\"hide-narrow\">Events</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -120,19 +120,31 @@ func isBoolOption(name string) bool {
 }
 
 // cliSentence is an error as a person reads it: a domain error's message
-// without its API code, beginning with a capital. Other errors already
-// read as the command wrote them (a setting's name first, in its case).
+// without its API code, and every message beginning with a capital, except
+// one that begins with the setting it is about ("token-ttl: …"), which keeps
+// the setting's name as it is typed.
 func cliSentence(err error) string {
-	e, ok := models.AsError(err)
-	if !ok || e.Message == "" {
-		return err.Error()
+	msg := err.Error()
+	if e, ok := models.AsError(err); ok && e.Message != "" {
+		msg = e.Message
+		if e.Field != "" && !strings.Contains(msg, e.Field) {
+			msg = "--" + e.Field + ": " + msg
+		}
 	}
-	msg := e.Message
-	if e.Field != "" && !strings.Contains(msg, e.Field) {
-		msg = "--" + e.Field + ": " + msg
+	if msg == "" || strings.HasPrefix(msg, "-") || isOptionName(strings.SplitN(msg, ":", 2)[0]) {
+		return msg
 	}
 	// No full stop added: many messages end with a command to paste.
 	return strings.ToUpper(msg[:1]) + msg[1:]
+}
+
+func isOptionName(name string) bool {
+	for _, o := range options() {
+		if o.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // program is the command to show in hints, so they can be pasted as printed.
@@ -155,7 +167,7 @@ func (cli *CLI) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(rest) > 0 {
-		return fmt.Errorf("Unexpected arguments: %s", strings.Join(rest, " "))
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
 	}
 	if tracingWanted(cli.Getenv) {
 		tp, err := newTracerProvider(ctx)
@@ -200,7 +212,7 @@ func (cli *CLI) openStore(name string, args []string, extra func(fs *flag.FlagSe
 		return nil, nil, err
 	}
 	if _, err := os.Stat(*db); errors.Is(err, iofs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("There is no database at %s; give --db the path of the server's database (the server creates it on its first start: %s serve --db %s)", *db, cli.program(), *db)
+		return nil, nil, fmt.Errorf("there is no database at %s; give --db the path of the server's database (the server creates it on its first start: %s serve --db %s)", *db, cli.program(), *db)
 	}
 	s, err := models.Open(models.Options{Path: *db, TenantID: cli.Getenv("TOKENDESK_TENANT_ID"), SecretKeyFile: *keyFile})
 	if err != nil {
@@ -256,14 +268,14 @@ Each takes --db (TOKENDESK_DB); "tokendesk apikey create --help" shows a command
 
 func (cli *CLI) apikey(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("Say create, list or revoke (tokendesk apikey --help)")
+		return errors.New("say create, list or revoke (tokendesk apikey --help)")
 	}
 	sub, args := args[0], args[1:]
 	if cli.subcommandHelp(sub, apikeyUsage) {
 		return nil
 	}
 	if sub != "create" && sub != "list" && sub != "revoke" {
-		return fmt.Errorf("There is no apikey command %q: say create, list or revoke", sub)
+		return fmt.Errorf("there is no apikey command %q: say create, list or revoke", sub)
 	}
 	var modeName, name string
 	var asJSON bool
@@ -323,7 +335,7 @@ func (cli *CLI) apikey(ctx context.Context, args []string) error {
 		return tw.Flush()
 	case "revoke":
 		if len(rest) != 1 {
-			return errors.New("Say which key to revoke: tokendesk apikey revoke KEY_OR_ID")
+			return errors.New("say which key to revoke: tokendesk apikey revoke KEY_OR_ID")
 		}
 		before := store.Now()
 		k, err := store.RevokeAPIKey(ctx, "", rest[0])

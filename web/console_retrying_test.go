@@ -65,6 +65,9 @@ func TestConsoleShowsRetryingDeliveriesAsFailing(t *testing.T) {
 		if doc.Find(`select[name=status] option[value=RETRYING]`).Length() != 1 {
 			t.Fatal("the status filter does not offer RETRYING")
 		}
+		if got := doc.Find(`select[name=type] option`).Length(); got != 1+len(models.EmittedEventTypes) {
+			t.Fatalf("the type filter offers %d choices, want Any and the types this server emits", got)
+		}
 	})
 	t.Run("the dashboard counts them as failing", func(t *testing.T) {
 		_, doc, _ := b.page(http.MethodGet, "/", nil)
@@ -74,6 +77,9 @@ func TestConsoleShowsRetryingDeliveriesAsFailing(t *testing.T) {
 		}
 		if !strings.Contains(stat.Text(), "3 retrying") {
 			t.Fatalf("stat %q does not say 3 retrying", stat.Text())
+		}
+		if got := doc.Find(`[data-testid="stat-failing-endpoints"]`).Text(); !strings.Contains(got, "of 1 endpoint") || strings.Contains(got, "1 endpoints") {
+			t.Fatalf("failing endpoints say %q, want \"of 1 endpoint\"", got)
 		}
 	})
 	t.Run("the endpoint list counts them as failing", func(t *testing.T) {

@@ -45,6 +45,7 @@ var consoleRoles = map[string]models.Role{
 	"GET /widget":                 models.RoleSupport,
 	"POST /widget":                models.RoleSupport,
 	"GET /keys":                   models.RoleDeveloper,
+	"POST /deliveries/resend":     models.RoleSupport,
 	"GET /keys/:id":               models.RoleDeveloper,
 	"POST /keys":                  models.RoleDeveloper,
 	"POST /keys/:id/revoke":       models.RoleDeveloper,

@@ -287,7 +287,7 @@ func TestWebhookPagesInProduction(t *testing.T) {
 		{name: "a sandbox delivery does not exist in production", method: "GET", path: "/deliveries/{sandboxDelivery}", status: 404},
 		{name: "a sandbox endpoint does not exist in production", method: "GET", path: "/webhooks/{sandboxEndpoint}", status: 404},
 		{name: "the log refreshes itself while a delivery is pending", method: "GET", path: "/deliveries", status: 200,
-			has: []string{"{prodDelivery}", `http-equiv="refresh"`, `data-testid="live"`}, hasNot: []string{"{sandboxDelivery}"}},
+			has: []string{"{prodDelivery}", `name="tokendesk-refresh"`, `data-testid="live"`}, hasNot: []string{"{sandboxDelivery}"}},
 		{name: "an http URL is refused in production beside the field", method: "POST", path: "/webhooks",
 			form: url.Values{"name": {"plain"}, "url": {"http://example.com/hook"}, "eventTypes": {"USER_CREATED"}, "active": {"true"}}, status: 400,
 			has: []string{"Url must begin with https:// in PRODUCTION", `value="http://example.com/hook"`}},

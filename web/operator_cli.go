@@ -23,7 +23,7 @@ Each takes --db (TOKENDESK_DB); "tokendesk operator create --help" shows a comma
 // operator runs "tokendesk operator create|list|disable|enable|password".
 func (cli *CLI) operator(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("Say create, list, disable, enable or password (tokendesk operator --help)")
+		return errors.New("say create, list, disable, enable or password (tokendesk operator --help)")
 	}
 	sub, args := args[0], args[1:]
 	if cli.subcommandHelp(sub, operatorUsage) {
@@ -32,7 +32,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 	switch sub {
 	case "create", "list", "disable", "enable", "password":
 	default:
-		return fmt.Errorf("There is no operator command %q: say create, list, disable, enable or password", sub)
+		return fmt.Errorf("there is no operator command %q: say create, list, disable, enable or password", sub)
 	}
 	var email, password, role string
 	store, rest, err := cli.openStore("tokendesk operator "+sub, args, func(fs *flag.FlagSet) {
@@ -52,7 +52,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 	switch sub {
 	case "create":
 		if len(rest) > 0 {
-			return fmt.Errorf("Unexpected arguments: %v", rest)
+			return fmt.Errorf("unexpected arguments: %v", rest)
 		}
 		r, err := models.ParseRole(role)
 		if err != nil {
@@ -94,7 +94,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		return tw.Flush()
 	case "disable":
 		if len(rest) != 1 {
-			return errors.New("Say whom to disable: tokendesk operator disable EMAIL")
+			return errors.New("say whom to disable: tokendesk operator disable EMAIL")
 		}
 		was, err := store.FindOperator(ctx, rest[0])
 		if err != nil {
@@ -116,7 +116,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		return nil
 	case "enable":
 		if len(rest) != 1 {
-			return errors.New("Say whom to enable: tokendesk operator enable EMAIL")
+			return errors.New("say whom to enable: tokendesk operator enable EMAIL")
 		}
 		op, err := store.EnableOperator(ctx, rest[0])
 		if err != nil {
@@ -132,7 +132,7 @@ func (cli *CLI) operator(ctx context.Context, args []string) error {
 		// For the admin who is locked out, or who manages the team from a
 		// shell: no current password is asked, as for a reset in the console.
 		if len(rest) != 1 {
-			return errors.New("Say whose password to set: tokendesk operator password --password P EMAIL")
+			return errors.New("say whose password to set: tokendesk operator password --password P EMAIL")
 		}
 		if msg := models.PasswordProblem(password); msg != "" {
 			return fmt.Errorf("--password: %s", msg)

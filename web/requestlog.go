@@ -31,7 +31,7 @@ type requestLog struct {
 
 const (
 	requestLogBuffer = 16384 // records waiting; beyond it a request waits for room rather than lose its record
-	requestLogBatch  = 2000
+	requestLogBatch  = 500   // one write holds the single writer for a few milliseconds at most
 	flushEvery       = 100 * time.Millisecond
 )
 

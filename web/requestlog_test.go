@@ -115,6 +115,10 @@ func TestAPIRequestLog(t *testing.T) {
 	})
 	t.Run("the key's page lists its requests", func(t *testing.T) {
 		r := waitForRequest(t, a, models.Sandbox, refreshed.Env.RequestID)
+		_, keys, _ := b.page(http.MethodGet, "/keys", nil)
+		if keys.Find(`a[data-testid=key-link][href="/keys/`+r.APIKeyID+`"]`).Length() != 1 {
+			t.Fatal("the key list does not link the key's page")
+		}
 		_, doc, _ := b.page(http.MethodGet, "/keys/"+r.APIKeyID, nil)
 		if got := doc.Find(`[data-testid="request-row"]`).Length(); got < 4 {
 			t.Fatalf("%d requests on the key's page, want at least 4", got)

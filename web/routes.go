@@ -120,6 +120,7 @@ func (a *App) consoleRoutes() {
 	// Delivery log and events. Support may resend one delivery.
 	app.Get("/deliveries", session, support, con.DeliveryList)
 	app.Get("/deliveries/:id", session, support, con.DeliveryShow)
+	app.Post("/deliveries/resend", session, csrf, support, con.DeliveryResendBulk)
 	app.Post("/deliveries/:id/resend", session, csrf, support, con.DeliveryResend)
 	app.Get("/events", session, support, con.EventList)
 	app.Get("/events/:id", session, support, con.EventShow)

@@ -3,7 +3,6 @@ package webhooks
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -263,6 +262,6 @@ func procStatus(b *testing.B, key string) float64 {
 			return v
 		}
 	}
-	b.Fatal(fmt.Sprintf("%s not in /proc/self/status", key))
+	b.Fatalf("%s not in /proc/self/status", key)
 	return 0
 }

@@ -17,7 +17,7 @@ func (h *Handler) EventList(c *fiber.Ctx) error {
 	v := views.EventsView{
 		Type: strings.TrimSpace(c.Query("type")), UserID: strings.TrimSpace(c.Query("user")),
 		From: strings.TrimSpace(c.Query("from")), To: strings.TrimSpace(c.Query("to")),
-		EventTypes: models.EventTypes, Errors: map[string]string{},
+		EventTypes: models.EmittedEventTypes, Errors: map[string]string{},
 	}
 	v.Filtered = v.Type != "" || v.UserID != "" || v.From != "" || v.To != ""
 	f := models.EventFilter{Size: eventsPageSize}
