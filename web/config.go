@@ -129,6 +129,12 @@ func options() []option {
 			c.WebhookInFlight = n
 			return nil
 		}},
+		{"webhook-workers", "TOKENDESK_WEBHOOK_WORKERS", "int", "replaced by --webhook-inflight", "", func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			return fmt.Errorf("webhook-workers: replaced by --webhook-inflight (TOKENDESK_WEBHOOK_INFLIGHT), the attempts in flight at once, %d by default", webhooks.DefaultInFlight)
+		}},
 		{"webhook-per-endpoint", "TOKENDESK_WEBHOOK_PER_ENDPOINT", "int", "webhook attempts in flight at once to any one endpoint", strconv.Itoa(d.WebhookPerEndpoint), func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > models.MaxWebhookMaxInFlight {

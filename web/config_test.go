@@ -31,6 +31,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "reads the webhook proxy from the environment", env: map[string]string{"TOKENDESK_WEBHOOK_PROXY": "http://egress:4750"},
 			check: func(c Config) bool { return c.WebhookProxy != nil && c.WebhookProxy.Host == "egress:4750" }},
 		{name: "refuses a proxy that is not http://host:port, hiding its password", args: []string{"--webhook-proxy", "socks5://u:secretpw@h:1"}, err: "webhook-proxy"},
+		{name: "says what replaced --webhook-workers", args: []string{"--webhook-workers", "32"}, err: "webhook-inflight"},
 		{name: "refuses an in-flight budget of zero", args: []string{"--webhook-inflight", "0"}, err: "webhook-inflight"},
 		{name: "reads the per-endpoint cap from the environment", env: map[string]string{"TOKENDESK_WEBHOOK_PER_ENDPOINT": "3"},
 			check: func(c Config) bool { return c.WebhookPerEndpoint == 3 }},
