@@ -52,6 +52,11 @@ type Store struct {
 	SecretKeyFile    string
 	SecretKeyCreated bool
 
+	// ObserveWrite, when set, is told how long each write transaction
+	// took, by kind: "store" (the store's methods) or "dispatch" (the
+	// dispatcher's record-and-claim rounds).
+	ObserveWrite func(kind string, took time.Duration)
+
 	// Warnings are things found at open that the operator should hear
 	// about (files readable by others); the app logs them.
 	Warnings []string
@@ -207,7 +212,18 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // write runs fn in one immediate transaction on the writer.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.noteWrite(s.W.WithContext(withSealer(ctx, s.sealer)).Transaction(fn))
+	start := time.Now()
+	err := s.noteWrite(s.W.WithContext(withSealer(ctx, s.sealer)).Transaction(fn))
+	s.observeWrite("store", start)
+	return err
+}
+
+// observeWrite hands a write transaction's time, waiting for the writer
+// included, to ObserveWrite (the app's metrics) when one is set.
+func (s *Store) observeWrite(kind string, start time.Time) {
+	if s.ObserveWrite != nil {
+		s.ObserveWrite(kind, time.Since(start))
+	}
 }
 
 // read gives a reader handle bound to ctx.

@@ -56,9 +56,9 @@ func (s *Store) noteWrite(err error) error {
 func (s *Store) DiskFull() bool { return s.diskFull.Load() }
 
 // minFreeSpace is what the database's filesystem must have free again
-// before a disk found full counts as recovered: a little more than a
-// busy second's worth of WAL.
-const minFreeSpace = 4 << 20
+// before a disk found full counts as recovered: room for some WAL frames
+// and pages beyond what a write that just fitted needed.
+const minFreeSpace = 1 << 20
 
 // spaceBack reports whether the database's filesystem has room again.
 func (s *Store) spaceBack() bool {

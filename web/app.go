@@ -64,7 +64,14 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}
 	store.AllowPrivate = cfg.AllowPrivate
 	a := &App{cfg: cfg, log: log, store: store, tls: tlsConfig, tracer: tr, api: &api.Handler{Store: store, Log: log}}
+	var onAttempt func(models.Mode, string, time.Duration)
+	if cfg.Metrics {
+		a.metrics = newMetrics(a)
+		onAttempt = a.metrics.observeAttempt
+		store.ObserveWrite = a.metrics.observeWrite
+	}
 	a.dispatcher, err = webhooks.New(store, webhooks.Config{
+		OnAttempt: onAttempt, Tracer: tr.webhookTracer(),
 		InFlight: cfg.WebhookInFlight, PerEndpoint: cfg.WebhookPerEndpoint, Timeout: cfg.WebhookTimeout,
 		// The lease outlives the longest attempt with room for recording it;
 		// after a crash, another process takes the deliveries over once it ends.
@@ -99,9 +106,6 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}
 	fiberProxyConfig(&fcfg, cfg.TrustedProxies)
 	a.fiber = fiber.New(fcfg)
-	if cfg.Metrics {
-		a.metrics = newMetrics(a)
-	}
 	if err := a.setupConsole(); err != nil {
 		a.dispatcher.Shutdown(context.Background())
 		a.stopWork()

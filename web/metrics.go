@@ -21,7 +21,16 @@ import (
 type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.HistogramVec
+	attempts *prometheus.HistogramVec
+	writes   *prometheus.HistogramVec
 }
+
+// attemptBuckets span a receiver on the same network to one at the
+// default 10 s timeout.
+var attemptBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// writeBuckets span a batched commit to one that waited for the writer.
+var writeBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
 
 // requestBuckets span a cached static file (well under a millisecond) to a
 // slow console page or a long API call.
@@ -35,11 +44,21 @@ func newMetrics(a *App) *metrics {
 			Help:    "Time to answer an HTTP request, by area (api, console, static), method, route pattern and status class.",
 			Buckets: requestBuckets,
 		}, []string{"area", "method", "route", "code"}),
+		attempts: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tokendesk_webhook_attempt_duration_seconds",
+			Help:    "Time of one webhook attempt, by mode and outcome (succeeded, failed: answered otherwise, error: no answer).",
+			Buckets: attemptBuckets,
+		}, []string{"mode", "outcome"}),
+		writes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tokendesk_db_write_duration_seconds",
+			Help:    "Time of one database write transaction, waiting for the writer included, by kind (store, dispatch).",
+			Buckets: writeBuckets,
+		}, []string{"kind"}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests,
+		m.requests, m.attempts, m.writes,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "tokendesk_webhook_attempts_total", Help: "Webhook attempts this process finished and recorded, by outcome.",
 			ConstLabels: prometheus.Labels{"outcome": "succeeded"},
@@ -65,6 +84,14 @@ func (m *metrics) observe(c *fiber.Ctx, area string, took time.Duration) {
 		route = r.Path
 	}
 	m.requests.WithLabelValues(area, methodLabel(c.Method()), route, statusClass(c.Response().StatusCode())).Observe(took.Seconds())
+}
+
+func (m *metrics) observeAttempt(mode models.Mode, outcome string, took time.Duration) {
+	m.attempts.WithLabelValues(string(mode), outcome).Observe(took.Seconds())
+}
+
+func (m *metrics) observeWrite(kind string, took time.Duration) {
+	m.writes.WithLabelValues(kind).Observe(took.Seconds())
 }
 
 // methodLabel maps the request's method to a constant: c.Method() points

@@ -112,3 +112,11 @@ type fiberCarrier struct{ c *fiber.Ctx }
 func (f fiberCarrier) Get(key string) string { return f.c.Get(key) }
 func (f fiberCarrier) Set(string, string)    {}
 func (f fiberCarrier) Keys() []string        { return []string{"traceparent", "tracestate"} }
+
+// webhookTracer is the tracer for the dispatcher's sends, nil when tracing is off.
+func (t *tracer) webhookTracer() trace.Tracer {
+	if !t.enabled {
+		return nil
+	}
+	return t.Tracer
+}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"tokendesk/models"
 )
 
@@ -49,6 +51,13 @@ type Config struct {
 	Proxy     *url.URL
 	UserAgent string // tokendesk-webhooks/1
 	Logger    *slog.Logger
+	// OnAttempt, when set, is told of every attempt that reached its end:
+	// the mode, the outcome ("succeeded", "failed": the receiver answered
+	// otherwise, "error": no answer) and how long it took.
+	OnAttempt func(mode models.Mode, outcome string, took time.Duration)
+	// Tracer, when set, gives each attempt a client span, and the request
+	// carries it in traceparent so the receiver's trace can continue ours.
+	Tracer trace.Tracer
 }
 
 // Defaults of the concurrency limits.

@@ -33,19 +33,24 @@ func (d *Dispatcher) attempt(c *models.Claim, sg *signer) result {
 	h["User-Agent"] = []string{d.cfg.UserAgent}
 	sg.sign(h, ep.SigningSecrets(start), c.Delivery.EventID, start, c.Payload)
 
+	ctx, span := d.startSpan(c, h)
 	a := models.Attempt{
 		DeliveryID: c.Delivery.ID, Mode: c.Delivery.Mode, Number: c.Number,
 		Trigger: c.Trigger, TriggeredBy: c.TriggeredBy, URL: ep.URL,
 		RequestHeaders: flatten(h, len(h)), RequestBody: string(c.Payload), StartedAt: start,
 	}
 	began := time.Now()
-	resp, body, err := d.post(c.Delivery.Mode, ep.URL, h, c.Payload)
-	a.DurationMS = time.Since(began).Milliseconds()
+	resp, body, err := d.post(ctx, c.Delivery.Mode, ep.URL, h, c.Payload)
+	took := time.Since(began)
+	a.DurationMS = took.Milliseconds()
 	if d.sendCtx.Err() != nil {
 		// Cut off by shutdown: not the receiver's fault, so not an attempt
 		// against the schedule; the lease goes back instead.
+		endSpan(span, nil, errors.New("cut off by shutdown"))
 		return result{claim: c, release: true}
 	}
+	endSpan(span, resp, err)
+	d.observeAttempt(c.Delivery.Mode, resp, err, took)
 
 	out := models.AttemptResult{Claim: c, DisableAfter: d.cfg.DisableAfter}
 	if resp != nil {
@@ -86,7 +91,7 @@ func (d *Dispatcher) attempt(c *models.Claim, sg *signer) result {
 
 // post sends body to rawURL. A response is returned whenever the receiver
 // answered, even if reading the rest of its body then failed.
-func (d *Dispatcher) post(mode models.Mode, rawURL string, h http.Header, body []byte) (*http.Response, []byte, error) {
+func (d *Dispatcher) post(ctx context.Context, mode models.Mode, rawURL string, h http.Header, body []byte) (*http.Response, []byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("endpoint url: %w", err)
@@ -98,7 +103,7 @@ func (d *Dispatcher) post(mode models.Mode, rawURL string, h http.Header, body [
 	if cl == nil {
 		return nil, nil, fmt.Errorf("no client for mode %q", mode)
 	}
-	return cl.post(d.sendCtx, u, h, body, time.Now().Add(d.cfg.Timeout))
+	return cl.post(ctx, u, h, body, time.Now().Add(d.cfg.Timeout))
 }
 
 // flatten turns headers into the one-value-per-name map the attempt log

@@ -123,7 +123,7 @@ func TestGuardAtDialTime(t *testing.T) {
 	for _, tt := range refused {
 		t.Run("production refuses "+tt.name, func(t *testing.T) {
 			before := cl.accepted.Load()
-			resp, _, err := d.post(models.Production, tt.url, http.Header{}, []byte("{}"))
+			resp, _, err := d.post(d.sendCtx, models.Production, tt.url, http.Header{}, []byte("{}"))
 			var blocked *BlockedError
 			if resp != nil || !errors.As(err, &blocked) {
 				t.Fatalf("got response %v, error %v; want a refusal by the guard", resp, err)
@@ -138,14 +138,14 @@ func TestGuardAtDialTime(t *testing.T) {
 	}
 
 	t.Run("sandbox reaches a loopback receiver", func(t *testing.T) {
-		resp, _, err := d.post(models.Sandbox, "http://127.0.0.1"+port, http.Header{}, []byte("{}"))
+		resp, _, err := d.post(d.sendCtx, models.Sandbox, "http://127.0.0.1"+port, http.Header{}, []byte("{}"))
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v, %v", resp, err)
 		}
 	})
 
 	t.Run("sandbox still refuses loopback written in decimal", func(t *testing.T) {
-		if _, _, err := d.post(models.Sandbox, "http://2130706433"+port, http.Header{}, []byte("{}")); err == nil {
+		if _, _, err := d.post(d.sendCtx, models.Sandbox, "http://2130706433"+port, http.Header{}, []byte("{}")); err == nil {
 			t.Fatal("reached a receiver through a decimal IP literal")
 		}
 	})
@@ -165,7 +165,7 @@ func TestAllowList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, _, err := d.post(models.Production, srv.URL, http.Header{}, []byte("{}"))
+		resp, _, err := d.post(d.sendCtx, models.Production, srv.URL, http.Header{}, []byte("{}"))
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v, %v", resp, err)
 		}
@@ -179,7 +179,7 @@ func TestAllowList(t *testing.T) {
 			t.Fatal(err)
 		}
 		var blocked *BlockedError
-		if _, _, err := d.post(models.Production, srv.URL, http.Header{}, []byte("{}")); !errors.As(err, &blocked) {
+		if _, _, err := d.post(d.sendCtx, models.Production, srv.URL, http.Header{}, []byte("{}")); !errors.As(err, &blocked) {
 			t.Fatalf("got %v, want a refusal", err)
 		}
 	})
