@@ -51,6 +51,17 @@ func (f *consoleFixture) runWidget(t *testing.T, b *browserless, cases []widgetC
 			if got, want := resp.StatusCode, c.status; got != want {
 				t.Fatalf("status %d, want %d; body:\n%s", got, want, body)
 			}
+			if resp.StatusCode == http.StatusSeeOther {
+				// Issued: the token is on the page the redirect leads to,
+				// and only there; a reload starts from an empty form.
+				loc := resp.Header.Get("Location")
+				if resp, doc, body = b.page(http.MethodGet, loc, nil); resp.StatusCode != http.StatusOK {
+					t.Fatalf("after the redirect to %s: status %d", loc, resp.StatusCode)
+				}
+				if _, again, _ := b.page(http.MethodGet, loc, nil); again.Find(`[data-testid=launch]`).Length() != 0 {
+					t.Fatal("a reload shows the issued token again")
+				}
+			}
 			errs := doc.Find(`[data-testid=field-error]`)
 			if c.errorBeside == "" {
 				if errs.Length() != 0 {
@@ -144,7 +155,7 @@ func TestWidgetEmulatorPage(t *testing.T) {
 		{name: "a user id in the address is written as text", method: "GET", path: "/widget?userId=" + url.QueryEscape(xss), status: 200,
 			kept: map[string]string{"userId": xss}, hasNot: []string{xss}},
 		{name: "a SANDBOX token of 2 seconds is issued and ready to launch", method: "POST", path: "/widget",
-			form: issue("{sandboxUser}", "2s"), status: 201, launch: true,
+			form: issue("{sandboxUser}", "2s"), status: 303, launch: true,
 			kept: map[string]string{"userId": "{sandboxUser}", "lifetime": "2s"},
 			has:  []string{`data-autolaunch="true"`, `data-testid="launch-token-value"`, "Issued a SANDBOX token for {sandboxUser} that lives 2 seconds."},
 			check: func(t *testing.T, doc *goquery.Document) {
@@ -169,9 +180,9 @@ func TestWidgetEmulatorPage(t *testing.T) {
 				}
 			}},
 		{name: "a bare number is a lifetime in seconds", method: "POST", path: "/widget",
-			form: issue("{sandboxUser}", "90"), status: 201, launch: true, check: textOf(`[data-testid=launch-expiry]`, "expires in 1 minute")},
+			form: issue("{sandboxUser}", "90"), status: 303, launch: true, check: textOf(`[data-testid=launch-expiry]`, "expires in 1 minute")},
 		{name: "unticking launch at once leaves the launch to the button", method: "POST", path: "/widget",
-			form: url.Values{"action": {"issue"}, "userId": {"{sandboxUser}"}, "lifetime": {"1m"}}, status: 201, launch: true,
+			form: url.Values{"action": {"issue"}, "userId": {"{sandboxUser}"}, "lifetime": {"1m"}}, status: 303, launch: true,
 			has: []string{`data-autolaunch="false"`}, hasNot: []string{`name="launch" value="yes" checked`}},
 		{name: "an empty user id is refused beside its field", method: "POST", path: "/widget",
 			form: issue("", "30s"), status: 400, errorBeside: "userId", errorSays: "Enter the id of the user",
@@ -262,7 +273,7 @@ func TestWidgetEmulatorPage(t *testing.T) {
 				form: issue("{prodUser}", "2s"), status: 400, errorBeside: "lifetime", errorSays: "In PRODUCTION the shortest lifetime is 1 minute",
 				kept: map[string]string{"userId": "{prodUser}", "lifetime": "2s"}},
 			{name: "a one minute token is issued as PRODUCTION", method: "POST", path: "/widget",
-				form: issue("{prodUser}", "1m"), status: 201, launch: true, check: textOf(`[data-testid=launch-mode]`, "PRODUCTION")},
+				form: issue("{prodUser}", "1m"), status: 303, launch: true, check: textOf(`[data-testid=launch-mode]`, "PRODUCTION")},
 			{name: "a SANDBOX user is unknown here", method: "POST", path: "/widget",
 				form: issue("{sandboxUser}", "1m"), status: 400, errorBeside: "userId", errorSays: "No PRODUCTION user has this id"},
 			{name: "the lifetime hint and suggestions offer no seconds", method: "GET", path: "/widget", status: 200,

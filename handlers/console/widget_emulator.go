@@ -113,6 +113,12 @@ func (h *Handler) widgetView(c *fiber.Ctx, f widgetForm, errs map[string]string)
 // WidgetEmulator shows the emulator's forms; ?userId= comes from a user's page.
 func (h *Handler) WidgetEmulator(c *fiber.Ctx) error {
 	f := widgetForm{UserID: strings.TrimSpace(c.Query("userId")), Lifetime: emulatorDefaultTTL, AutoLaunch: true}
+	if w, ok := onceSecret[issuedForWidget](h, c); ok {
+		// Back from WidgetLaunch: the token it issued, shown this once.
+		v := h.widgetView(c, w.Form, nil)
+		v.Launch = &w.Launch
+		return render(c, fiber.StatusOK, views.WidgetEmulator(h.page(c, "Widget emulator", "widget"), v))
+	}
 	return render(c, fiber.StatusOK, views.WidgetEmulator(h.page(c, "Widget emulator", "widget"), h.widgetView(c, f, nil)))
 }
 
@@ -146,13 +152,20 @@ func (h *Handler) WidgetLaunch(c *fiber.Ctx) error {
 	}
 	h.audit(c, models.AuditTokenRefreshed, "user", tok.UserID,
 		fmt.Sprintf("token %s from the widget emulator, lifetime %s", tok.ID, views.Span(ttl)))
-	v := h.widgetView(c, f, nil)
-	v.Launch = &views.WidgetLaunch{
-		Issued: true, AccessToken: tok.AccessToken, TokenID: tok.ID, UserID: tok.UserID,
-		Mode: string(tok.Mode), ExpiresAt: tok.ExpiresAt, AutoLaunch: f.AutoLaunch,
-	}
-	p.Flash = &views.Flash{Kind: "ok", Text: "Issued a " + string(m) + " token for " + tok.UserID + " that lives " + views.Span(ttl) + "."}
-	return renderSecret(c, fiber.StatusCreated, views.WidgetEmulator(p, v))
+	f.Token = "" // the form comes back without a pasted token
+	return h.redirectOnce(c, "/widget",
+		&views.Flash{Kind: "ok", Text: "Issued a " + string(m) + " token for " + tok.UserID + " that lives " + views.Span(ttl) + "."},
+		issuedForWidget{Form: f, Launch: views.WidgetLaunch{
+			Issued: true, AccessToken: tok.AccessToken, TokenID: tok.ID, UserID: tok.UserID,
+			Mode: string(tok.Mode), ExpiresAt: tok.ExpiresAt, AutoLaunch: f.AutoLaunch,
+		}})
+}
+
+// issuedForWidget is a token WidgetLaunch issued, on its way through the
+// redirect to the emulator page that starts the widget with it, once.
+type issuedForWidget struct {
+	Form   widgetForm
+	Launch views.WidgetLaunch
 }
 
 // widgetPasted readies the widget for a token someone already has. Only a
