@@ -46,6 +46,7 @@ const (
 	AuditTwoFactorReset    = "two_factor_reset"    // by an admin
 	AuditTwoFactorRequired = "two_factor_requirement_changed"
 	AuditRecoveryCodes     = "recovery_codes_renewed"
+	AuditTimeZoneChanged   = "operator_time_zone_changed"
 )
 
 // AuditActions lists every action, for the audit log's filter.
@@ -55,7 +56,7 @@ var AuditActions = []string{
 	AuditSessionRevoked, AuditSessionsRevoked, AuditWebhookCreated, AuditWebhookUpdated, AuditWebhookDeleted,
 	AuditWebhookEnabled, AuditSecretRevealed, AuditSecretRotated, AuditTestEventSent, AuditDeliveryResent, AuditBulkResent,
 	AuditFailedRecovered, AuditPasswordChanged, AuditPasswordRefused, AuditPasswordReset,
-	AuditTwoFactorOn, AuditTwoFactorOff, AuditTwoFactorReset, AuditTwoFactorRequired, AuditRecoveryCodes,
+	AuditTwoFactorOn, AuditTwoFactorOff, AuditTwoFactorReset, AuditTwoFactorRequired, AuditRecoveryCodes, AuditTimeZoneChanged,
 }
 
 // AuditFilter narrows the audit log. Empty fields do not filter.

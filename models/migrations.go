@@ -20,6 +20,7 @@ var migrations = []struct {
 	{"retrying deliveries indexed, endpoints keep their last failure", schemaRetrying},
 	{"two-factor sign-in", schemaTwoFactor},
 	{"endpoint rate limit and in-flight limit", schemaEndpointLimits},
+	{"operators choose the time zone of the console's times", schemaOperatorTimeZone},
 }
 
 const schemaV1 = `

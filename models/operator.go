@@ -61,6 +61,7 @@ type Operator struct {
 	CreatedAt    time.Time  `gorm:"serializer:ms"`
 	LastLoginAt  *time.Time `gorm:"serializer:ms"`
 	DisabledAt   *time.Time `gorm:"serializer:ms"`
+	TimeZone     string     // IANA name the console shows their times in; UTC by default
 }
 
 // Password rules: long enough to resist guessing, short enough for bcrypt,

@@ -34,17 +34,17 @@
     });
   }
 
-  function plural(n, unit) { return n + " " + unit + (n === 1 ? "" : "s"); }
-
-  // span describes a duration the way the server does: the largest unit.
+  // span writes a duration as the server does (views.Span): "12 s",
+  // "3 min", "4 h 59 min", "2 d 3 h".
   function span(ms) {
     var s = Math.floor(ms / 1000);
-    if (s < 60) { return plural(s, "second"); }
+    if (s < 60) { return s + " s"; }
     var m = Math.floor(s / 60);
-    if (m < 60) { return plural(m, "minute"); }
+    if (m < 60) { return m + " min"; }
     var h = Math.floor(m / 60);
-    if (h < 48) { return plural(h, "hour") + (h < 6 && m % 60 ? " " + plural(m % 60, "minute") : ""); }
-    return plural(Math.floor(h / 24), "day");
+    if (h < 48) { return h + " h" + (h < 6 && m % 60 ? " " + (m % 60) + " min" : ""); }
+    var d = Math.floor(h / 24);
+    return d + " d" + (d < 7 && h % 24 ? " " + (h % 24) + " h" : "");
   }
 
   function countdown(s) {

@@ -92,8 +92,25 @@ func (p Page) ModeSection() string {
 // Assets are the stylesheet and script URLs, for pages without a session.
 type Assets struct{ CSS, JS string }
 
-// ExactTime is how times are shown on hover and in detail: UTC, to the second.
+// ExactTime is the full time in the zone of now (the operator's), for the
+// tooltip.
 func ExactTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// exactIn is ExactTime in the zone of now: the operator's (UTC unless they
+// chose one on their account page).
+func exactIn(t, now time.Time) string {
+	return t.In(now.Location()).Format("2006-01-02 15:04:05 MST")
+}
+
+// ShortTime is the absolute time shown beside a relative one, in the zone
+// of now: "1 Dec 23:41", with the year when it is not this year's.
+func ShortTime(t, now time.Time) string {
+	t = t.In(now.Location())
+	if t.Year() != now.Year() {
+		return t.Format("2 Jan 2006 15:04")
+	}
+	return t.Format("2 Jan 15:04")
+}
 
 // ISOTime is the machine-readable form for <time datetime>.
 func ISOTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -110,25 +127,32 @@ func Relative(t, now time.Time) string {
 	return Span(d) + " ago"
 }
 
-// Span writes a duration in words: "3 minutes", "2 hours 5 minutes", "4 days".
+// Span writes a duration the one way the console does: "12 s", "3 min",
+// "4 h 59 min", "2 d 3 h", "30 d". The console's script writes the same
+// (static/console.js, span), so a live time never changes its style.
 func Span(d time.Duration) string {
 	s := int64(d / time.Second)
 	if s < 60 {
-		return plural(s, "second")
+		return strconv.FormatInt(s, 10) + " s"
 	}
 	m := s / 60
 	if m < 60 {
-		return plural(m, "minute")
+		return strconv.FormatInt(m, 10) + " min"
 	}
 	h := m / 60
 	if h < 48 {
-		out := plural(h, "hour")
-		if h < 6 && m%60 != 0 {
-			out += " " + plural(m%60, "minute")
+		out := strconv.FormatInt(h, 10) + " h"
+		if m%60 != 0 && h < 6 {
+			out += " " + strconv.FormatInt(m%60, 10) + " min"
 		}
 		return out
 	}
-	return plural(h/24, "day")
+	days := h / 24
+	out := strconv.FormatInt(days, 10) + " d"
+	if h%24 != 0 && days < 7 {
+		out += " " + strconv.FormatInt(h%24, 10) + " h"
+	}
+	return out
 }
 
 func plural(n int64, unit string) string {

@@ -88,7 +88,7 @@ func TestUserShowShowsUserValuesAsText(t *testing.T) {
 	}
 	t.Run("an active token counts down and can be revoked", func(t *testing.T) {
 		row := doc.Find(`[data-token-id=tk-a]`)
-		if got := row.Find(`time[data-countdown]`).Text(); got != "expires in 1 hour 30 minutes" {
+		if got := row.Find(`time[data-countdown]`).Text(); got != "expires in 1 h 30 min" {
 			t.Errorf("countdown reads %q", got)
 		}
 		if got, _ := row.Find(`time[data-countdown]`).Attr("title"); got != "2026-03-01 13:30:00 UTC" {
@@ -114,8 +114,9 @@ func TestSpan(t *testing.T) {
 		d    time.Duration
 		want string
 	}{
-		{0, "0 seconds"}, {time.Second, "1 second"}, {59 * time.Second, "59 seconds"}, {time.Minute, "1 minute"},
-		{2*time.Hour + 5*time.Minute, "2 hours 5 minutes"}, {7 * time.Hour, "7 hours"}, {50 * time.Hour, "2 days"},
+		{0, "0 s"}, {time.Second, "1 s"}, {59 * time.Second, "59 s"}, {time.Minute, "1 min"},
+		{2*time.Hour + 5*time.Minute, "2 h 5 min"}, {4*time.Hour + 59*time.Minute, "4 h 59 min"}, {7 * time.Hour, "7 h"},
+		{50 * time.Hour, "2 d 2 h"}, {30 * 24 * time.Hour, "30 d"}, {8*24*time.Hour + 5*time.Hour, "8 d"},
 	} {
 		if got := Span(c.d); got != c.want {
 			t.Errorf("Span(%s) = %q, want %q", c.d, got, c.want)
@@ -137,5 +138,38 @@ func TestBuildChartScalesToTheBusiestHour(t *testing.T) {
 	}
 	if len(c.Bars[5].Segments) != 0 {
 		t.Fatal("an empty hour has a bar")
+	}
+}
+
+func TestWhenShowsTheAbsoluteTimeInTheOperatorsZone(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC).In(paris) // the handler passes now in the operator's zone
+	for _, c := range []struct {
+		name     string
+		t        time.Time
+		rel, abs string
+	}{
+		{"this year: day, month and time in Paris", time.Date(2026, 12, 1, 22, 57, 0, 0, time.UTC), "3 min ago", "1 Dec 23:57"},
+		{"another year: with the year", time.Date(2025, 6, 30, 10, 0, 0, 0, time.UTC), "", "30 Jun 2025 12:00"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := When(c.t, now).Render(context.Background(), &b); err != nil {
+				t.Fatal(err)
+			}
+			doc, _ := goquery.NewDocumentFromReader(strings.NewReader(b.String()))
+			if got := doc.Find(`[data-testid=abs-time]`).Text(); got != c.abs {
+				t.Errorf("absolute %q, want %q", got, c.abs)
+			}
+			if got := doc.Find(`time[data-relative]`).Text(); c.rel != "" && got != c.rel {
+				t.Errorf("relative %q, want %q", got, c.rel)
+			}
+			if title, _ := doc.Find(`time`).Attr("title"); !strings.HasSuffix(title, "CET") && !strings.HasSuffix(title, "CEST") {
+				t.Errorf("tooltip %q is not in the operator's zone", title)
+			}
+		})
 	}
 }

@@ -86,6 +86,7 @@ var consoleRoles = map[string]models.Role{
 	"POST /account/2fa":                   models.RoleSupport,
 	"POST /account/2fa/recovery":          models.RoleSupport,
 	"POST /account/2fa/off":               models.RoleSupport,
+	"POST /account/timezone":              models.RoleSupport,
 	"GET /account":                        models.RoleSupport,
 	"POST /account/password":              models.RoleSupport,
 }

@@ -157,7 +157,7 @@ func TestWidgetEmulatorPage(t *testing.T) {
 		{name: "a SANDBOX token of 2 seconds is issued and ready to launch", method: "POST", path: "/widget",
 			form: issue("{sandboxUser}", "2s"), status: 303, launch: true,
 			kept: map[string]string{"userId": "{sandboxUser}", "lifetime": "2s"},
-			has:  []string{`data-autolaunch="true"`, `data-testid="launch-token-value"`, "Issued a SANDBOX token for {sandboxUser} that lives 2 seconds."},
+			has:  []string{`data-autolaunch="true"`, `data-testid="launch-token-value"`, "Issued a SANDBOX token for {sandboxUser} that lives 2 s."},
 			check: func(t *testing.T, doc *goquery.Document) {
 				textOf(`[data-testid=launch-mode]`, "SANDBOX")(t, doc)
 				textOf(`[data-testid=launch-user]`, f.sandboxUser)(t, doc)
@@ -180,7 +180,7 @@ func TestWidgetEmulatorPage(t *testing.T) {
 				}
 			}},
 		{name: "a bare number is a lifetime in seconds", method: "POST", path: "/widget",
-			form: issue("{sandboxUser}", "90"), status: 303, launch: true, check: textOf(`[data-testid=launch-expiry]`, "expires in 1 minute")},
+			form: issue("{sandboxUser}", "90"), status: 303, launch: true, check: textOf(`[data-testid=launch-expiry]`, "expires in 1 min")},
 		{name: "unticking launch at once leaves the launch to the button", method: "POST", path: "/widget",
 			form: url.Values{"action": {"issue"}, "userId": {"{sandboxUser}"}, "lifetime": {"1m"}}, status: 303, launch: true,
 			has: []string{`data-autolaunch="false"`}, hasNot: []string{`name="launch" value="yes" checked`}},
@@ -203,9 +203,9 @@ func TestWidgetEmulatorPage(t *testing.T) {
 			form: issue("{sandboxUser}", "1500ms"), status: 400, errorBeside: "lifetime", errorSays: "whole seconds",
 			kept: map[string]string{"lifetime": "1500ms"}},
 		{name: "a lifetime of zero is refused", method: "POST", path: "/widget",
-			form: issue("{sandboxUser}", "0"), status: 400, errorBeside: "lifetime", errorSays: "shortest lifetime is 1 second"},
+			form: issue("{sandboxUser}", "0"), status: 400, errorBeside: "lifetime", errorSays: "shortest lifetime is 1 s"},
 		{name: "a lifetime over a day is refused", method: "POST", path: "/widget",
-			form: issue("{sandboxUser}", "25h"), status: 400, errorBeside: "lifetime", errorSays: "longest lifetime is 24 hours"},
+			form: issue("{sandboxUser}", "25h"), status: 400, errorBeside: "lifetime", errorSays: "longest lifetime is 24 h"},
 		{name: "a huge number of seconds is refused as too long", method: "POST", path: "/widget",
 			form: issue("{sandboxUser}", "99999999999"), status: 400, errorBeside: "lifetime", errorSays: "longest lifetime"},
 		{name: "an empty paste is refused beside the token box", method: "POST", path: "/widget",
@@ -270,7 +270,7 @@ func TestWidgetEmulatorPage(t *testing.T) {
 		}
 		f.runWidget(t, support, []widgetCase{
 			{name: "a 2 second lifetime is refused beside its field with both fields kept", method: "POST", path: "/widget",
-				form: issue("{prodUser}", "2s"), status: 400, errorBeside: "lifetime", errorSays: "In PRODUCTION the shortest lifetime is 1 minute",
+				form: issue("{prodUser}", "2s"), status: 400, errorBeside: "lifetime", errorSays: "In PRODUCTION the shortest lifetime is 1 min",
 				kept: map[string]string{"userId": "{prodUser}", "lifetime": "2s"}},
 			{name: "a one minute token is issued as PRODUCTION", method: "POST", path: "/widget",
 				form: issue("{prodUser}", "1m"), status: 303, launch: true, check: textOf(`[data-testid=launch-mode]`, "PRODUCTION")},

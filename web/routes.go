@@ -150,6 +150,7 @@ func (a *App) consoleRoutes() {
 	// two-factor sign-in.
 	app.Get("/account", session, support, con.AccountShow)
 	app.Post("/account/password", session, csrf, support, con.AccountPassword)
+	app.Post("/account/timezone", session, csrf, support, con.AccountTimeZone)
 	app.Get("/account/2fa", session, support, con.AccountTwoFactorShow)
 	app.Post("/account/2fa", session, csrf, support, con.AccountTwoFactorConfirm)
 	app.Post("/account/2fa/recovery", session, csrf, support, con.AccountRecoveryCodes)

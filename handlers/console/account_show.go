@@ -21,5 +21,6 @@ func (h *Handler) renderAccount(c *fiber.Ctx, status int, errs map[string]string
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return render(c, status, views.Account(p, views.AccountView{
 		Email: op.Email, Role: string(op.Role), CreatedAt: op.CreatedAt, LastLoginAt: op.LastLoginAt, Errors: errs,
+		TimeZone: timeZoneShown(op.TimeZone, c.FormValue("time_zone"), errs), TimeZones: commonTimeZones,
 	}))
 }

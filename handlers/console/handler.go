@@ -81,7 +81,8 @@ func (h *Handler) page(c *fiber.Ctx, title, section string) views.Page {
 		Title: title, Section: section, Mode: string(s.Mode),
 		Operator: s.Operator.Email, Role: string(s.Operator.Role), CSRF: s.CSRFToken,
 		CSS: h.assets.URL("console.css"), JS: h.assets.URL("console.js"),
-		Now: h.store.Now(), Can: perms(s.Operator.Role), Flash: h.taken(c).flash,
+		// In the operator's zone: views show absolute times in now's location.
+		Now: h.store.Now().In(s.Operator.Location()), Can: perms(s.Operator.Role), Flash: h.taken(c).flash,
 	}
 }
 
