@@ -58,6 +58,7 @@ type Store struct {
 	group    *groupCommit
 	commits  atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
 	diskFull atomic.Bool   // the last write failed for lack of space
+	holding  atomic.Bool   // a write is running holdWAL's checkpoint
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
@@ -203,6 +204,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // write runs fn in one immediate transaction on the writer.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	s.holdWAL()
 	return s.noteWrite(s.W.WithContext(withSealer(ctx, s.sealer)).Transaction(fn))
 }
 

@@ -68,6 +68,7 @@ func (q *DispatchQueue) Close() error {
 // go-sqlite3 runs every statement under a cancellable context on a goroutine
 // of its own, which here cost more than the statements themselves.
 func (q *DispatchQueue) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt) error) error {
+	q.s.holdWAL() // the WAL's bound holds for the dispatcher's writes too
 	tx, err := q.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
