@@ -67,6 +67,7 @@ type Store struct {
 	group    *groupCommit
 	commits  atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
 	diskFull atomic.Bool   // the last write failed for lack of space
+	holding  atomic.Bool   // a write is running holdWAL's checkpoint
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
@@ -213,13 +214,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // write runs fn in one immediate transaction on the writer.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	start := time.Now()
+	s.holdWAL()
 	err := s.noteWrite(s.W.WithContext(withSealer(ctx, s.sealer)).Transaction(fn))
 	s.observeWrite("store", start)
 	return err
 }
 
 // observeWrite hands a write transaction's time, waiting for the writer
-// included, to ObserveWrite (the app's metrics) when one is set.
+// (and for the WAL's bound) included, to ObserveWrite (the app's metrics)
+// when one is set.
 func (s *Store) observeWrite(kind string, start time.Time) {
 	if s.ObserveWrite != nil {
 		s.ObserveWrite(kind, time.Since(start))

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -55,20 +54,6 @@ func (s *Store) noteWrite(err error) error {
 // not seen the space come back since.
 func (s *Store) DiskFull() bool { return s.diskFull.Load() }
 
-// minFreeSpace is what the database's filesystem must have free again
-// before a disk found full counts as recovered: room for some WAL frames
-// and pages beyond what a write that just fitted needed.
-const minFreeSpace = 1 << 20
-
-// spaceBack reports whether the database's filesystem has room again.
-func (s *Store) spaceBack() bool {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(filepath.Dir(s.path), &st); err != nil {
-		return true // cannot tell: let the probe write decide
-	}
-	return st.Bavail*uint64(st.Bsize) >= minFreeSpace
-}
-
 // Health says whether the store can serve: reads answer and, when the last
 // write found the disk full, a small write succeeds again. It answers
 // ErrDiskFull while the disk stays full, so /healthz names the cause.
@@ -79,7 +64,9 @@ func (s *Store) Health(ctx context.Context) error {
 	if !s.DiskFull() {
 		return nil
 	}
-	if !s.spaceBack() {
+	// A one-row write may fit in the last few blocks while a user's does
+	// not: the disk counts as full until some room is back.
+	if free, ok := freeBytes(s.path); ok && free < minFreeBytes {
 		return ErrDiskFull
 	}
 	if err := s.probeWrite(ctx); err != nil {
@@ -88,6 +75,10 @@ func (s *Store) Health(ctx context.Context) error {
 	s.diskFull.Store(false)
 	return nil
 }
+
+// minFreeBytes is the room the disk needs before a full disk counts as
+// freed: a few batches of writes.
+const minFreeBytes = 1 << 20
 
 // probeWrite writes one small row, so recovery is noticed without waiting
 // for a client's write.

@@ -44,7 +44,9 @@ func smallDisk(t *testing.T, size string) string {
 // fillDisk writes a file until the filesystem has no room left.
 func fillDisk(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.Create(path)
+	// Appends: called again, it takes whatever room SQLite freed since
+	// (a checkpoint, a rolled-back append), so the disk stays full.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,18 +154,24 @@ func TestDiskFull(t *testing.T) {
 		if !strings.Contains(full.Env.Message, "disk is full") {
 			t.Errorf("message %q does not say the disk is full", full.Env.Message)
 		}
+		fillDisk(t, filler)
 		if again := createUser(); again.Status != 503 {
 			t.Errorf("second try on a full disk: got %d, want 503", again.Status)
 		}
 	})
 	t.Run("healthz answers 503 naming the cause", func(t *testing.T) {
+		fillDisk(t, filler)
 		res := ta.call(t, "GET", "/healthz", "", "", nil)
 		if res.Status != 503 || !strings.Contains(string(res.Body), "disk is full") {
 			t.Fatalf("healthz: got %d %q, want 503 saying the disk is full", res.Status, res.Body)
 		}
 	})
 	t.Run("the console shows it and keeps the session", func(t *testing.T) {
+		fillDisk(t, filler)
 		resp, _, body := console.post("/users", url.Values{"key0": {"crm"}, "value0": {"7"}})
+		if resp.StatusCode < 400 {
+			created++ // counted, so the check below stays exact
+		}
 		if resp.StatusCode != 503 || !strings.Contains(body, "disk is full") {
 			t.Fatalf("console create user: got %d, want 503 saying the disk is full:\n%s", resp.StatusCode, body)
 		}
