@@ -155,8 +155,13 @@ func TestDiskFull(t *testing.T) {
 			t.Errorf("message %q does not say the disk is full", full.Env.Message)
 		}
 		fillDisk(t, filler)
-		if again := createUser(); again.Status != 503 {
-			t.Errorf("second try on a full disk: got %d, want 503", again.Status)
+		again := createUser()
+		for i := 0; again.Status == 201 && i < 200; i++ {
+			fillDisk(t, filler)
+			again = createUser()
+		}
+		if again.Status != 503 {
+			t.Errorf("trying again on a full disk: got %d, want 503", again.Status)
 		}
 	})
 	t.Run("healthz answers 503 naming the cause", func(t *testing.T) {
@@ -167,9 +172,16 @@ func TestDiskFull(t *testing.T) {
 		}
 	})
 	t.Run("the console shows it and keeps the session", func(t *testing.T) {
-		fillDisk(t, filler)
-		resp, _, body := console.post("/users", url.Values{"key0": {"crm"}, "value0": {"7"}})
-		if resp.StatusCode < 400 {
+		// A write that still fits in the WAL file's blocks succeeds (and
+		// is kept): try until one does not.
+		var resp *http.Response
+		var body string
+		for range 200 {
+			fillDisk(t, filler)
+			resp, _, body = console.post("/users", url.Values{"key0": {"crm"}, "value0": {"7"}})
+			if resp.StatusCode >= 400 {
+				break
+			}
 			created++ // counted, so the check below stays exact
 		}
 		if resp.StatusCode != 503 || !strings.Contains(body, "disk is full") {
