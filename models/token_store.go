@@ -124,10 +124,19 @@ const (
 type TokenRefusedError struct {
 	Reason TokenRefusal
 	Err    *Error
+	// At is when the token was used, expired or was revoked, where that is
+	// the reason: the widget says it to people in their own time.
+	At *time.Time
 }
 
 func (e *TokenRefusedError) Error() string { return e.Err.Error() }
 func (e *TokenRefusedError) Unwrap() error { return e.Err }
+
+func refusedAt(reason TokenRefusal, at time.Time, format string, args ...any) *TokenRefusedError {
+	r := refused(reason, format, args...)
+	r.At = &at
+	return r
+}
 
 func refused(reason TokenRefusal, format string, args ...any) *TokenRefusedError {
 	return &TokenRefusedError{Reason: reason, Err: Errorf(CodeInvalidToken, "link token refused: "+format, args...)}
@@ -159,11 +168,11 @@ func (s *Store) ConsumeToken(ctx context.Context, raw string) (*LinkToken, error
 		now := s.Now()
 		switch t.Status(now) {
 		case TokenRevoked:
-			return refused(RefusedRevoked, "it was revoked at %s", FormatTime(*t.RevokedAt))
+			return refusedAt(RefusedRevoked, *t.RevokedAt, "it was revoked at %s", FormatTime(*t.RevokedAt))
 		case TokenConsumed:
 			return usedError(t.ConsumedAt)
 		case TokenExpired:
-			return refused(RefusedExpired, "it expired at %s", FormatTime(t.ExpiresAt))
+			return refusedAt(RefusedExpired, t.ExpiresAt, "it expired at %s", FormatTime(t.ExpiresAt))
 		}
 		res := tx.Model(&LinkToken{}).Where("id = ? AND consumed_at IS NULL", t.ID).Update("consumed_at", ms(now))
 		if res.Error != nil {
@@ -196,5 +205,5 @@ func usedError(at *time.Time) *TokenRefusedError {
 	if at == nil {
 		return refused(RefusedUsed, "it was already used; issue a new token for every launch")
 	}
-	return refused(RefusedUsed, "it was already used at %s; issue a new token for every launch", FormatTime(*at))
+	return refusedAt(RefusedUsed, *at, "it was already used at %s; issue a new token for every launch", FormatTime(*at))
 }

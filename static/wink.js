@@ -219,12 +219,17 @@
             return;
           }
           var reason = body && body.data && body.data.reason;
+          var at = body && body.data && body.data.at;
+          // The server's message is for developers (what, and when in UTC);
+          // people get a sentence in their own time, and the console keeps
+          // the message for whoever debugs the page.
+          if (body && body.message && window.console) console.info("Wink: " + body.message);
           if (reason === "EXPIRED") {
-            self._show("expired", body.message);
+            self._show("expired", at ? "It expired " + localTime(at) + "." : "");
             self._expired(token);
             return;
           }
-          self._show("error", body && body.message ? body.message : "The server answered " + res.status + ".", reason);
+          self._show("error", friendlyRefusal(reason, at, res.status), reason);
         });
       }).catch(function () {
         if (seq !== self._seq) return;
@@ -370,6 +375,25 @@
       this._uiEvent(event);
     },
   };
+
+  // localTime writes an RFC 3339 time in the reader's own zone and words.
+  function localTime(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return "";
+    return "on " + d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  // friendlyRefusal says why a link does not work, for the person holding it.
+  function friendlyRefusal(reason, at, status) {
+    var when = at ? " " + localTime(at) : "";
+    switch (reason) {
+      case "USED": return "It was already used" + when + ".";
+      case "REVOKED": return "It was cancelled" + when + ".";
+      case "INVALID": case "NOT_ISSUED": case "MISSING": return "This link is not one this service can open. Start again to get a new one.";
+    }
+    if (status >= 500) return "The service is not answering right now (error " + status + "). Try again in a moment.";
+    return "The service refused this link (error " + status + "). Start again to get a new one.";
+  }
 
   // SmileLinkModal is WinkWidget under the Smile SDK's name and options.
   // Options this SDK has no use for (templateId, topProviders,

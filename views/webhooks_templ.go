@@ -839,7 +839,7 @@ func webhookForm(p Page, f WebhookFormView) templ.Component {
 			}
 			templ.ReleaseBuffer(templ_7745c5c3_Buffer)
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "><legend>Event types</legend><div class=\"hint\">ALL_EVENTS subscribes to every type. tokendesk sends USER_CREATED today.</div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "><legend>Event types</legend><div class=\"hint\">ALL_EVENTS subscribes to every type, including those added later. These are the types tokendesk sends; the API accepts the contract's full list.</div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

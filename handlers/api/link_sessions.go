@@ -32,6 +32,7 @@ type userSessionJSON struct {
 // from the other refusals without reading the message.
 type refusalData struct {
 	Reason models.TokenRefusal `json:"reason"`
+	At     string              `json:"at,omitempty"` // when it was used, expired or was revoked
 }
 
 // CreateLinkSession serves POST /v1/link/sessions: the widget presents its
@@ -61,7 +62,11 @@ func (h *Handler) CreateLinkSession(c *fiber.Ctx) error {
 func (h *Handler) writeRefusal(c *fiber.Ctx, r *models.TokenRefusedError) error {
 	// RFC 6750: a refused Bearer token is answered with this challenge.
 	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="tokendesk link", error="invalid_token"`)
-	return c.Status(r.Err.Code.Status()).JSON(Envelope{Code: r.Err.Code, Message: r.Err.Message, RequestID: requestID(c), Data: refusalData{Reason: r.Reason}})
+	data := refusalData{Reason: r.Reason}
+	if r.At != nil {
+		data.At = models.FormatTime(*r.At)
+	}
+	return c.Status(r.Err.Code.Status()).JSON(Envelope{Code: r.Err.Code, Message: r.Err.Message, RequestID: requestID(c), Data: data})
 }
 
 // bearerToken reads an Authorization header of the Bearer scheme.

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,6 +88,20 @@ func formLimit(v string) (int, bool) {
 	return n, err == nil
 }
 
+// offeredEventTypes are the boxes the endpoint form shows: ALL_EVENTS and
+// the types this server sends, plus any other type of the contract the
+// endpoint already has (the API accepts the contract's whole list), so that
+// editing it does not drop them.
+func offeredEventTypes(chosen []string) []string {
+	out := append([]string{models.EventAllEvents}, models.EmittedEventTypes...)
+	for _, t := range chosen {
+		if !slices.Contains(out, t) && slices.Contains(models.EventTypes, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // limitText shows a stored limit in its box: 0 is left empty.
 func limitText(n int) string {
 	if n == 0 {
@@ -97,7 +112,7 @@ func limitText(n int) string {
 
 func (f webhookForm) view(id string, errs map[string]string) views.WebhookFormView {
 	return views.WebhookFormView{
-		ID: id, Name: f.Name, URL: f.URL, Secret: f.Secret, EventTypes: f.EventTypes, AllTypes: models.EventTypes,
+		ID: id, Name: f.Name, URL: f.URL, Secret: f.Secret, EventTypes: f.EventTypes, AllTypes: offeredEventTypes(f.EventTypes),
 		Active: f.Active, IncludePayload: f.IncludePayload, RateLimit: f.RateLimit, MaxInFlight: f.MaxInFlight, Errors: errs,
 	}
 }
