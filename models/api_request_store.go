@@ -83,23 +83,6 @@ func (s *Store) GetAPIRequest(ctx context.Context, mode Mode, id string) (*APIRe
 	return &r, nil
 }
 
-// PruneAPIRequests deletes up to limit requests of the log older than
-// before, oldest first, and says how many went. Small batches keep each
-// write transaction short, so the API's own writes never wait long.
-func (s *Store) PruneAPIRequests(ctx context.Context, before time.Time, limit int) (int, error) {
-	var n int64
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`DELETE FROM api_requests WHERE id IN (SELECT id FROM api_requests
-			WHERE mode IN ('SANDBOX', 'PRODUCTION') AND created_at < ? LIMIT ?)`, ms(before), limit)
-		n = res.RowsAffected
-		return res.Error
-	})
-	if err != nil {
-		return 0, fmt.Errorf("prune API requests before %s: %w", FormatTime(before), err)
-	}
-	return int(n), nil
-}
-
 // appendRequestsJSON writes the batch as the JSON array of arrays that
 // sqlInsertRequests reads. Written by hand: encoding/json's reflection over
 // [][]any was half of the recorder's CPU under load (BenchmarkRefreshToken

@@ -16,21 +16,24 @@ type Retention struct {
 	Attempts   time.Duration // webhook attempts, from their start
 	Deliveries time.Duration // finished deliveries (and their attempts), from their creation
 	Events     time.Duration // events no delivery refers to any more, from their creation
+	Requests   time.Duration // the API request log's entries, from the request
 }
 
 const day = 24 * time.Hour
 
 // DefaultRetention keeps what support needs to answer "what happened to
 // this user's webhook last month": attempts and expired tokens 30 days,
-// deliveries and events 90 days, ended sessions a week.
+// deliveries and events 90 days, ended sessions a week, API requests two
+// weeks (enough for a ticket; their bodies are kept, redacted).
 func DefaultRetention() Retention {
-	return Retention{Tokens: 30 * day, Sessions: EndedSessionsKept, Attempts: 30 * day, Deliveries: 90 * day, Events: 90 * day}
+	return Retention{Tokens: 30 * day, Sessions: EndedSessionsKept, Attempts: 30 * day, Deliveries: 90 * day, Events: 90 * day,
+		Requests: DefaultRequestRetention}
 }
 
 // PruneKinds names the kinds of records, in the order they are pruned:
 // attempts before the deliveries they belong to, deliveries before the
 // events they refer to.
-var PruneKinds = []string{"tokens", "sessions", "attempts", "deliveries", "events"}
+var PruneKinds = []string{"tokens", "sessions", "attempts", "deliveries", "events", "requests"}
 
 func (r Retention) of(kind string) time.Duration {
 	switch kind {
@@ -44,6 +47,8 @@ func (r Retention) of(kind string) time.Duration {
 		return r.Deliveries
 	case "events":
 		return r.Events
+	case "requests":
+		return r.Requests
 	}
 	return 0
 }
@@ -148,6 +153,10 @@ func pruneBatch(tx *gorm.DB, kind string, m Mode, cutoff, afterAt int64, afterID
 	case "attempts":
 		n, err = del(`DELETE FROM attempts WHERE id IN (
 			SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, cutoff, PruneBatch)
+		return n, n == PruneBatch, 0, "", err
+	case "requests":
+		n, err = del(`DELETE FROM api_requests WHERE id IN (
+			SELECT id FROM api_requests WHERE mode = ? AND created_at < ? LIMIT ?)`, string(m), cutoff, PruneBatch)
 		return n, n == PruneBatch, 0, "", err
 	}
 	// Deliveries and events: take the next batch of candidates in

@@ -128,3 +128,23 @@ func TestPrunePlans(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneRequestsPlan(t *testing.T) {
+	s := openSealTest(t, filepath.Join(t.TempDir(), "td.db"), "")
+	db, _ := s.R.DB()
+	rows, err := db.Query(`EXPLAIN QUERY PLAN SELECT id FROM api_requests WHERE mode = ? AND created_at < ? LIMIT ?`, "SANDBOX", 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		rows.Scan(&id, &parent, &unused, &detail)
+		plan += detail + "\n"
+	}
+	if !strings.Contains(plan, "SEARCH api_requests USING") || !strings.Contains(plan, "created_at<?") {
+		t.Errorf("pruning the request log does not seek its (mode, created_at) index:\n%s", plan)
+	}
+}

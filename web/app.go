@@ -36,7 +36,6 @@ type App struct {
 	stopWork   context.CancelFunc
 	swept      chan struct{} // closed when the retention worker has stopped
 	reqlog     *requestLog
-	pruned     chan struct{} // closed when the request log pruner has stopped
 	console    *console.Handler
 	firstAdmin *firstAdmin // set on the first start, printed once by the banner
 }
@@ -93,8 +92,6 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	a.swept = make(chan struct{})
 	go a.pruneLoop(workCtx, time.Hour)
 	a.reqlog = newRequestLog(store, log)
-	a.pruned = make(chan struct{})
-	go a.pruneRequests(workCtx, time.Hour)
 	fcfg := fiber.Config{
 		AppName:               "tokendesk",
 		BodyLimit:             api.MaxBodyBytes,
@@ -110,7 +107,6 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		a.dispatcher.Shutdown(context.Background())
 		a.stopWork()
 		<-a.swept
-		<-a.pruned
 		a.reqlog.close()
 		store.Close()
 		return nil, err
@@ -144,8 +140,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		err = derr
 	}
 	a.stopWork()
-	<-a.swept // a prune in progress stops between batches before the database closes
-	<-a.pruned
+	<-a.swept        // a prune in progress stops between batches before the database closes
 	a.reqlog.close() // requests answered so far are in the log
 	if cerr := a.store.Close(); err == nil {
 		err = cerr

@@ -38,7 +38,6 @@ type Config struct {
 	AdminEmail         string
 	AdminPassword      string
 	SessionIdle        time.Duration
-	RequestRetention   time.Duration    // how long the API request log keeps a request
 	Retention          models.Retention // how long records are kept; 0 keeps forever
 	Demo               bool             // serve the public widget demo page
 	Metrics            bool             // serve /metrics in the Prometheus text format
@@ -54,7 +53,7 @@ func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", DBPath: "./tokendesk.db", TokenTTL: models.DefaultTokenTTL,
 		RateLimit: 20, WebhookTimeout: 10 * time.Second, WebhookInFlight: webhooks.DefaultInFlight, WebhookPerEndpoint: webhooks.DefaultPerEndpoint,
-		SessionIdle: 2 * time.Hour, LogLevel: "info", AdminEmail: "admin@localhost", RequestRetention: models.DefaultRequestRetention,
+		SessionIdle: 2 * time.Hour, LogLevel: "info", AdminEmail: "admin@localhost",
 		Retention: models.DefaultRetention(),
 	}
 }
@@ -196,20 +195,12 @@ func options() []option {
 		}},
 		{"session-idle", "TOKENDESK_SESSION_IDLE", "duration", "console sessions end after this long without use", d.SessionIdle.String(),
 			dur("session-idle", time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.SessionIdle })},
-		{"request-retention", "TOKENDESK_REQUEST_RETENTION", "duration", "how long the API request log keeps a request (e.g. 14d, 36h)", "14d",
-			func(c *Config, v string) error {
-				d, err := parseRetention(v)
-				if err != nil || d < time.Hour || d > 3650*24*time.Hour {
-					return fmt.Errorf("request-retention: %q is not a duration from 1h to 3650d (examples: 14d, 36h)", v)
-				}
-				c.RequestRetention = d
-				return nil
-			}},
 		retain("tokens", "TOKENS", "expired link tokens, from their expiry", d.Retention.Tokens, func(c *Config) *time.Duration { return &c.Retention.Tokens }),
 		retain("sessions", "SESSIONS", "ended console sessions, from their end", d.Retention.Sessions, func(c *Config) *time.Duration { return &c.Retention.Sessions }),
 		retain("attempts", "ATTEMPTS", "webhook attempts, from their start", d.Retention.Attempts, func(c *Config) *time.Duration { return &c.Retention.Attempts }),
 		retain("deliveries", "DELIVERIES", "finished webhook deliveries and their attempts, from their creation", d.Retention.Deliveries, func(c *Config) *time.Duration { return &c.Retention.Deliveries }),
 		retain("events", "EVENTS", "events no delivery refers to, from their creation", d.Retention.Events, func(c *Config) *time.Duration { return &c.Retention.Events }),
+		retain("requests", "REQUESTS", "the API request log's entries, from the request", d.Retention.Requests, func(c *Config) *time.Duration { return &c.Retention.Requests }),
 		{"demo", "TOKENDESK_DEMO", "bool", "serve the public widget demo page at /demo", "false", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {

@@ -128,34 +128,3 @@ func truncateString(s string, n int) string {
 	}
 	return strings.Clone(s)
 }
-
-// pruneRequests deletes requests older than the retention at start and then
-// every period, in small batches, until ctx ends.
-func (a *App) pruneRequests(ctx context.Context, period time.Duration) {
-	defer close(a.pruned)
-	tick := time.NewTicker(period)
-	defer tick.Stop()
-	for {
-		total := 0
-		for ctx.Err() == nil {
-			n, err := a.store.PruneAPIRequests(ctx, a.store.Now().Add(-a.cfg.RequestRetention), 5000)
-			if err != nil {
-				if ctx.Err() == nil {
-					a.log.Error("request log pruning failed", "error", err)
-				}
-				break
-			}
-			if total += n; n < 5000 {
-				break
-			}
-		}
-		if total > 0 {
-			a.log.Info("deleted old API requests from the request log", "count", total)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}

@@ -161,9 +161,9 @@ func TestRequestLogRetention(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.PruneAPIRequests(ctx, s.Now().Add(-models.DefaultRequestRetention), 100)
-	if err != nil || n != 1 {
-		t.Fatalf("pruned %d, %v; want 1", n, err)
+	counts, err := s.Prune(ctx, models.DefaultRetention())
+	if err != nil || counts["requests"] != 1 {
+		t.Fatalf("pruned %d, %v; want 1", counts["requests"], err)
 	}
 	if _, err := s.GetAPIRequest(ctx, models.Production, "fresh"); err != nil {
 		t.Fatalf("the fresh request went too: %v", err)
@@ -172,16 +172,16 @@ func TestRequestLogRetention(t *testing.T) {
 		in   string
 		want time.Duration
 		bad  bool
-	}{{"14d", 14 * 24 * time.Hour, false}, {"36h", 36 * time.Hour, false}, {"10m", 0, true}, {"soon", 0, true}} {
-		cfg, _, err := ParseConfig("tokendesk", []string{"--request-retention", c.in}, func(string) string { return "" }, io.Discard)
+	}{{"14d", 14 * 24 * time.Hour, false}, {"36h", 36 * time.Hour, false}, {"0", 0, false}, {"soon", 0, true}} {
+		cfg, _, err := ParseConfig("tokendesk", []string{"--retain-requests", c.in}, func(string) string { return "" }, io.Discard)
 		if c.bad {
-			if err == nil || !strings.Contains(err.Error(), "request-retention") {
+			if err == nil || !strings.Contains(err.Error(), "retain-requests") {
 				t.Fatalf("%s: got %v, want an error naming the flag", c.in, err)
 			}
 			continue
 		}
-		if err != nil || cfg.RequestRetention != c.want {
-			t.Fatalf("%s: got %v, %v", c.in, cfg.RequestRetention, err)
+		if err != nil || cfg.Retention.Requests != c.want {
+			t.Fatalf("%s: got %v, %v", c.in, cfg.Retention.Requests, err)
 		}
 	}
 }

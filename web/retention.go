@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"time"
+
+	"tokendesk/models"
 )
 
 // pruneLoop deletes what the retention no longer keeps (expired tokens,
-// ended sessions, old attempts, deliveries and events) at start and then
+// ended sessions, old attempts, deliveries, events and API requests) at start and then
 // every period, until ctx ends. Each batch is a short transaction of its
 // own (models.PruneBatch rows), so requests never wait for a whole prune.
 func (a *App) pruneLoop(ctx context.Context, period time.Duration) {
@@ -19,7 +21,7 @@ func (a *App) pruneLoop(ctx context.Context, period time.Duration) {
 			a.log.Error("prune by retention failed", "error", err)
 		}
 		args := []any{}
-		for _, k := range []string{"tokens", "sessions", "attempts", "deliveries", "events"} {
+		for _, k := range models.PruneKinds {
 			if counts[k] > 0 {
 				args = append(args, k, counts[k])
 			}

@@ -16,6 +16,7 @@ var retentionWhat = map[string]string{
 	"attempts":   "Webhook attempts (from their start)",
 	"deliveries": "Finished webhook deliveries, with their attempts (from their creation)",
 	"events":     "Events no delivery refers to (from their creation)",
+	"requests":   "The API request log's entries (from the request)",
 }
 
 // RetentionShow shows the retention in force and what pruning deleted.
