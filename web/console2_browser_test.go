@@ -30,18 +30,7 @@ func TestWebhookConsoleInBrowser(t *testing.T) {
 	base := serveApp(t, a)
 	rc := newHookReceiver(t)
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	ctx := startChromium(t, exe)
 	shots := os.Getenv("TOKENDESK_SCREENSHOTS")
 	shoot := func(t *testing.T, name string) {
 		t.Helper()

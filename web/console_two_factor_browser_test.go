@@ -22,18 +22,7 @@ func TestTwoFactorInBrowser(t *testing.T) {
 	now := time.Now()
 	a.store.Now = func() time.Time { return now }
 	base := serveApp(t, a)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser on ctx, not on a step's timeout
-		t.Fatalf("start Chromium: %v", err)
-	}
+	ctx := startChromium(t, exe)
 	step := func(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
