@@ -1,14 +1,12 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -53,24 +51,8 @@ func TestWebhookConsoleInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	step := func(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(t *testing.T, sel string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	step := func(t *testing.T, steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browserDo(t, ctx, steps...) }
+	text := func(t *testing.T, sel string) string { t.Helper(); return browserText(t, ctx, sel) }
 	count := func(t *testing.T, sel string) int {
 		t.Helper()
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))

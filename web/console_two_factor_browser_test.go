@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,24 +22,8 @@ func TestTwoFactorInBrowser(t *testing.T) {
 	a.store.Now = func() time.Time { return now }
 	base := serveApp(t, a)
 	ctx := startChromium(t, exe)
-	step := func(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(t *testing.T, sel string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	step := func(t *testing.T, steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browserDo(t, ctx, steps...) }
+	text := func(t *testing.T, sel string) string { t.Helper(); return browserText(t, ctx, sel) }
 	shoot := func(name string) {
 		dir := os.Getenv("TOKENDESK_SCREENSHOTS")
 		if dir == "" {

@@ -27,18 +27,28 @@ func (h *Handler) LoginForm(c *fiber.Ctx) error {
 }
 
 func (h *Handler) renderLogin(c *fiber.Ctx, status int, v views.LoginView) error {
-	b := make([]byte, 20)
-	if _, err := rand.Read(b); err != nil {
+	token, err := newLoginCSRF(c)
+	if err != nil {
 		return h.fail(c, err, nil)
 	}
-	v.CSRF = hex.EncodeToString(b)
-	v.Assets = h.bareAssets()
+	v.CSRF, v.Assets = token, h.bareAssets()
+	return render(c, status, views.Login(v))
+}
+
+// newLoginCSRF makes the token of a sign-in form (either step), sets the
+// cookie it is paired with, and keeps the page out of caches.
+func newLoginCSRF(c *fiber.Ctx) (string, error) {
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	token := hex.EncodeToString(b)
 	c.Cookie(&fiber.Cookie{
-		Name: loginCookie, Value: v.CSRF, Path: "/login", HTTPOnly: true,
+		Name: loginCookie, Value: token, Path: "/login", HTTPOnly: true,
 		SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Protocol() == "https", MaxAge: 3600,
 	})
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return render(c, status, views.Login(v))
+	return token, nil
 }
 
 // LoginCSRF refuses a sign-in form that does not carry the token of its cookie.

@@ -1,8 +1,6 @@
 package console
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"math"
 
@@ -17,17 +15,11 @@ import (
 const challengeCookie = "td_2fa"
 
 func (h *Handler) renderLoginCode(c *fiber.Ctx, status int, email, errMsg string) error {
-	b := make([]byte, 20)
-	if _, err := rand.Read(b); err != nil {
+	token, err := newLoginCSRF(c)
+	if err != nil {
 		return h.fail(c, err, nil)
 	}
-	v := views.LoginCodeView{Email: email, Error: errMsg, CSRF: hex.EncodeToString(b), Assets: h.bareAssets()}
-	c.Cookie(&fiber.Cookie{
-		Name: loginCookie, Value: v.CSRF, Path: "/login", HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Protocol() == "https", MaxAge: 3600,
-	})
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return render(c, status, views.LoginCode(v))
+	return render(c, status, views.LoginCode(views.LoginCodeView{Email: email, Error: errMsg, CSRF: token, Assets: h.bareAssets()}))
 }
 
 // LoginCode is the sign-in's second step: the code from the operator's
