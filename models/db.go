@@ -249,9 +249,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	for i, m := range migrations {
-		if err := s.applyMigration(ctx, db, i+1, m.name, m.sql); err != nil {
-			return fmt.Errorf("migration %d (%s): %w", i+1, m.name, err)
+	migrations, err := loadMigrations("sqlite")
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if err := s.applyMigration(ctx, db, m.version, m.name, m.sql); err != nil {
+			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 		}
 	}
 	return nil

@@ -10,12 +10,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// schemaOperatorTimeZone: each operator reads the console's times in a
-// zone of their choosing; UTC until they choose.
-const schemaOperatorTimeZone = `
-ALTER TABLE operators ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
-`
-
 // Location is the operator's time zone, UTC when unset or unknown.
 func (o *Operator) Location() *time.Location {
 	if o.TimeZone == "" || o.TimeZone == "UTC" {

@@ -1,8 +1,4 @@
-package models
-
-// schemaTwoFactor holds operators' TOTP secrets (sealed), their recovery
-// codes (hashed) and sign-ins waiting for their second factor.
-const schemaTwoFactor = `
+-- two-factor sign-in
 CREATE TABLE operator_totp (
 	operator_id TEXT PRIMARY KEY REFERENCES operators(id),
 	secret      TEXT NOT NULL,
@@ -25,4 +21,3 @@ CREATE TABLE login_challenges (
 	tries       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX login_challenges_expires ON login_challenges(expires_at);
-`

@@ -1,0 +1,20 @@
+-- console counters
+CREATE TABLE counters (
+	name  TEXT NOT NULL,
+	mode  TEXT NOT NULL,
+	value INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (name, mode)
+);
+INSERT INTO counters(name, mode, value) VALUES
+	('users', 'SANDBOX', (SELECT COUNT(*) FROM users WHERE mode = 'SANDBOX')),
+	('users', 'PRODUCTION', (SELECT COUNT(*) FROM users WHERE mode = 'PRODUCTION'));
+CREATE TRIGGER counters_users_insert AFTER INSERT ON users BEGIN
+	INSERT INTO counters(name, mode, value) VALUES ('users', NEW.mode, 1)
+		ON CONFLICT(name, mode) DO UPDATE SET value = value + 1;
+END;
+CREATE TRIGGER counters_users_delete AFTER DELETE ON users BEGIN
+	UPDATE counters SET value = value - 1 WHERE name = 'users' AND mode = OLD.mode;
+END;
+CREATE INDEX sessions_expires ON sessions(expires_at);
+-- The dashboard's "active tokens" is a count over this index alone.
+CREATE INDEX link_tokens_active ON link_tokens(mode, expires_at) WHERE consumed_at IS NULL AND revoked_at IS NULL;
