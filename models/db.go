@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -20,19 +19,22 @@ import (
 // Options say which database to open and how the store behaves.
 type Options struct {
 	Path     string        // SQLite file; created when missing
+	// URL, when set, names a PostgreSQL database (postgres://…) shared by
+	// every instance that names it; Path is then unused.
+	URL      string
 	TenantID string        // tenant part of user ids; generated and kept when empty
 	TokenTTL time.Duration // link token lifetime; 5h when zero
 	Readers  int           // reader pool size; 8 when zero
 	// SecretKeyFile holds the master key that seals secrets at rest;
-	// SecretKeyPath(Path) when empty, created there when missing.
+	// SecretKeyPath(Path) when empty on SQLite, created there when
+	// missing. Required on PostgreSQL, where every instance needs the same.
 	SecretKeyFile string
 }
 
-// Store is the only way into the database. It holds one writer connection
-// (SQLite allows one writer; queueing in Go is far cheaper than on
-// busy_timeout) and a pool of readers.
+// Store is the only way into the database. On SQLite it holds one writer
+// connection and a pool of readers; on PostgreSQL both are one pool.
 type Store struct {
-	W *gorm.DB // the single writer; every write goes through Store.write
+	W *gorm.DB // the writer; every write goes through Store.write
 	R *gorm.DB // readers, for everything that does not write
 
 	Now      func() time.Time // the clock; tests set it
@@ -61,8 +63,10 @@ type Store struct {
 	// about (files readable by others); the app logs them.
 	Warnings []string
 
-	path     string
-	sealer   *sealer
+	d           dialect
+	clockOffset atomic.Int64 // the database's clock minus this machine's, in ns (PostgreSQL)
+	path        string
+	sealer      *sealer
 	keys     *keyRing
 	group    *groupCommit
 	commits  atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
@@ -94,9 +98,21 @@ func dsn(path string, writer bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Open opens (and creates, and migrates) the database at opts.Path.
+// Open opens (and creates, and migrates) the database: the SQLite file at
+// opts.Path, or the PostgreSQL database at opts.URL.
 func Open(opts Options) (*Store, error) {
-	if opts.Path == "" {
+	if opts.URL == "" && IsPostgresURL(opts.Path) {
+		opts.URL, opts.Path = opts.Path, ""
+	}
+	var d dialect = sqliteDialect{}
+	switch {
+	case opts.URL != "":
+		if opts.SecretKeyFile == "" {
+			return nil, fmt.Errorf("on PostgreSQL the master key file must be named (--secret-key-file or TOKENDESK_SECRET_KEY_FILE), " +
+				"the same file for every instance")
+		}
+		d = &postgresDialect{url: opts.URL}
+	case opts.Path == "":
 		return nil, fmt.Errorf("open database: no path given")
 	}
 	if opts.TokenTTL == 0 {
@@ -113,70 +129,63 @@ func Open(opts Options) (*Store, error) {
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
-	warnings, err := prepareFiles(opts.Path)
+	s := &Store{Rand: rand.Reader, TokenTTL: opts.TokenTTL, path: opts.Path, d: d}
+	s.Now = func() time.Time { return time.Now().Add(time.Duration(s.clockOffset.Load())).UTC() }
+	cfg.NowFunc = func() time.Time { return s.Now() }
+	if opts.URL == "" {
+		warnings, err := prepareFiles(opts.Path)
+		if err != nil {
+			return nil, err
+		}
+		s.Warnings = warnings
+	}
+	w, r, err := d.open(opts, cfg)
 	if err != nil {
 		return nil, err
 	}
-	registerDrivers()
-	w, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver, DSN: dsn(opts.Path, true)}), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
-	}
-	wdb, err := w.DB()
-	if err != nil {
-		return nil, err
-	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	wdb.SetConnMaxIdleTime(0)
-	if err := wdb.Ping(); err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
-	}
-
-	s := &Store{W: w, Now: func() time.Time { return time.Now().UTC() }, Rand: rand.Reader, TokenTTL: opts.TokenTTL,
-		path: opts.Path, Warnings: warnings}
-	if err := s.quickCheck(context.Background()); err != nil {
-		wdb.Close()
-		return nil, err
-	}
-	if err := s.migrate(context.Background()); err != nil {
-		wdb.Close()
-		return nil, err
-	}
-
-	r, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: readerDriver, DSN: dsn(opts.Path, false)}), cfg)
-	if err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("open database readers %s: %w", opts.Path, err)
-	}
-	rdb, err := r.DB()
-	if err != nil {
-		return nil, err
-	}
-	rdb.SetMaxOpenConns(opts.Readers)
-	rdb.SetMaxIdleConns(opts.Readers)
-	s.R = r
-
-	if err := s.initTenant(opts.TenantID); err != nil {
+	s.W, s.R = w, r
+	if err := s.openRest(opts); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if err := s.openSealer(context.Background(), opts.SecretKeyFile); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.loadKeys(context.Background()); err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.group = newGroupCommit(s)
-	s.stopCheckpoints = make(chan struct{})
-	s.checkpointsDone = make(chan struct{})
-	go s.checkpointLoop()
 	return s, nil
 }
+
+// openRest checks, migrates and prepares an opened database: one instance
+// at a time (dialect.setup).
+func (s *Store) openRest(opts Options) error {
+	ctx := context.Background()
+	db, err := s.W.DB()
+	if err != nil {
+		return err
+	}
+	if s.d.Name() == "sqlite" {
+		if err := s.quickCheck(ctx); err != nil {
+			return err
+		}
+	}
+	err = s.d.setup(ctx, db, func() error {
+		if err := s.migrate(ctx); err != nil {
+			return err
+		}
+		if err := s.initTenant(opts.TenantID); err != nil {
+			return err
+		}
+		if err := s.openSealer(ctx, opts.SecretKeyFile); err != nil {
+			return err
+		}
+		return s.loadKeys(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	s.group = newGroupCommit(s)
+	s.d.started(s)
+	return nil
+}
+
+// Dialect names the database under the store: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.Name() }
 
 // Close closes both pools.
 func (s *Store) Close() error {
@@ -184,18 +193,16 @@ func (s *Store) Close() error {
 		s.group.close()
 		s.group = nil
 	}
-	if s.stopCheckpoints != nil {
-		close(s.stopCheckpoints)
-		<-s.checkpointsDone
-		s.stopCheckpoints = nil
-		// Leave a small WAL behind for the next start.
-		s.W.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	if s.d != nil {
+		s.d.stop(s)
 	}
 	var first error
+	seen := map[*gorm.DB]bool{}
 	for _, db := range []*gorm.DB{s.R, s.W} {
-		if db == nil {
+		if db == nil || seen[db] {
 			continue
 		}
+		seen[db] = true
 		if sqlDB, err := db.DB(); err == nil {
 			if err := sqlDB.Close(); err != nil && first == nil {
 				first = err
@@ -246,10 +253,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	migrations, err := loadMigrations("sqlite")
+	migrations, err := loadMigrations(s.d.Name())
 	if err != nil {
 		return err
 	}
@@ -268,7 +275,7 @@ func (s *Store) applyMigration(ctx context.Context, db *sql.DB, version int, nam
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, s.d.statement("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
@@ -277,7 +284,7 @@ func (s *Store) applyMigration(ctx context.Context, db *sql.DB, version int, nam
 	if _, err := tx.ExecContext(ctx, script); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+	if _, err := tx.ExecContext(ctx, s.d.statement("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)"),
 		version, name, ms(s.Now())); err != nil {
 		return err
 	}

@@ -35,9 +35,20 @@ func (s *Store) queueDeliveries(tx *gorm.DB, ev *Event, now time.Time) (int, err
 	return n, nil
 }
 
-// deliveriesQueued tells the dispatcher, after commit, that work is waiting.
+// deliveriesQueued tells the dispatcher, after commit, that work is
+// waiting, and other instances on the same database too.
 func (s *Store) deliveriesQueued(n int) {
-	if n > 0 && s.OnDeliveriesQueued != nil {
+	if n == 0 {
+		return
+	}
+	s.wakeDispatcher()
+	s.d.queued(s)
+}
+
+// wakeDispatcher starts this process's dispatcher at once instead of at its
+// next poll.
+func (s *Store) wakeDispatcher() {
+	if s.OnDeliveriesQueued != nil {
 		s.OnDeliveriesQueued()
 	}
 }

@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+)
+
+// postgresDialect lets several instances share one PostgreSQL database:
+// one pool serves reads and writes, setup runs under an advisory lock,
+// claims skip rows another instance holds, leases follow the database's
+// clock, and LISTEN/NOTIFY tells every instance that deliveries were
+// queued or signing keys rotated.
+type postgresDialect struct {
+	url string
+
+	mu       sync.Mutex
+	schema   string // current_schema(): tests share a database, one schema each
+	instance string // this process's id in notification payloads
+
+	notifyMu   sync.Mutex
+	lastNotify time.Time
+	pending    bool
+
+	stopBG chan struct{}
+	bgDone sync.WaitGroup
+}
+
+// postgresPoolSize bounds the connections one instance opens: requests,
+// the dispatcher's rounds and the listener share them.
+const postgresPoolSize = 32
+
+// IsPostgresURL reports whether --db names a PostgreSQL server.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// RedactURL gives a database URL fit to print: the password replaced.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func (*postgresDialect) Name() string { return "postgres" }
+
+func (d *postgresDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, err error) {
+	where := RedactURL(d.url)
+	if _, err := pgx.ParseConfig(d.url); err != nil {
+		return nil, nil, fmt.Errorf("the PostgreSQL URL %s does not parse: %w", where, err)
+	}
+	db, err := gorm.Open(postgres.New(postgres.Config{DSN: d.url}), cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open PostgreSQL %s: %w", where, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, nil, err
+	}
+	sqlDB.SetMaxOpenConns(postgresPoolSize)
+	sqlDB.SetMaxIdleConns(postgresPoolSize)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sqlDB.QueryRowContext(ctx, "SELECT current_schema()").Scan(&d.schema); err != nil {
+		sqlDB.Close()
+		return nil, nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", where, err)
+	}
+	d.instance = randomHex(rand.Reader, 8)
+	return db, db, nil
+}
+
+func (*postgresDialect) statement(q string) string {
+	if pg, ok := postgresStatements[q]; ok {
+		q = pg
+	}
+	return numberPlaceholders(q)
+}
+
+func (*postgresDialect) gormSQL(q string) string {
+	if pg, ok := postgresStatements[q]; ok {
+		return pg
+	}
+	return q
+}
+
+// setup holds a session-level advisory lock, keyed by the schema, on one
+// connection while fn runs on the pool: a second instance starting at the
+// same moment waits, then finds the schema, tenant id and keys made.
+func (d *postgresDialect) setup(ctx context.Context, db *sql.DB, fn func() error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	key := "tokendesk setup " + d.schema
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext($1))", key); err != nil {
+		return fmt.Errorf("take the setup lock: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext($1))", key)
+	return fn()
+}
