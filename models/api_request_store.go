@@ -28,7 +28,7 @@ func (s *Store) RecordAPIRequests(ctx context.Context, rs []APIRequest) error {
 	}
 	doc := appendRequestsJSON(make([]byte, 0, 320*len(rs)), rs)
 	return s.write(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec(sqlInsertRequests, string(doc)).Error; err != nil { // a []byte would be expanded into a list
+		if err := tx.Exec(s.d.gormSQL(sqlInsertRequests), string(doc)).Error; err != nil { // a []byte would be expanded into a list
 			return fmt.Errorf("record %d API requests: %w", len(rs), err)
 		}
 		return nil

@@ -46,7 +46,7 @@ func (s *Store) CountRecoverableIn(ctx context.Context, mode Mode, endpointID st
 		endpointID, ms(scope.Since)).Row().Scan(&out.Failed)
 	if err == nil && scope.Retrying {
 		err = db.Raw(`SELECT COUNT(*) FROM deliveries WHERE endpoint_id = ? AND `+retryingCond+` AND created_at >= ?
-			AND manual_pending = 0`, endpointID, ms(scope.Since)).Row().Scan(&out.Retrying)
+			AND manual_pending = FALSE`, endpointID, ms(scope.Since)).Row().Scan(&out.Retrying)
 	}
 	if err != nil {
 		return out, fmt.Errorf("count recoverable deliveries of %s: %w", endpointID, err)
@@ -80,7 +80,7 @@ func (s *Store) RecoverIn(ctx context.Context, mode Mode, endpointID string, sco
 		}
 		now, since := ms(s.nowMS()), ms(scope.Since)
 		res := tx.Exec(`UPDATE deliveries SET status = 'PENDING', next_attempt_at = ?, auto_attempts = 0,
-			manual_pending = 1, manual_by = ?, return_status = '', completed_at = NULL, updated_at = ?
+			manual_pending = TRUE, manual_by = ?, return_status = '', completed_at = NULL, updated_at = ?
 			WHERE endpoint_id = ? AND mode = ? AND status = 'FAILED' AND created_at >= ?`,
 			now, by, now, endpointID, mode, since)
 		if res.Error != nil {
@@ -90,8 +90,8 @@ func (s *Store) RecoverIn(ctx context.Context, mode Mode, endpointID string, sco
 		if !scope.Retrying {
 			return nil
 		}
-		res = tx.Exec(`UPDATE deliveries SET next_attempt_at = ?, auto_attempts = 0, manual_pending = 1, manual_by = ?, updated_at = ?
-			WHERE endpoint_id = ? AND `+retryingCond+` AND created_at >= ? AND manual_pending = 0
+		res = tx.Exec(`UPDATE deliveries SET next_attempt_at = ?, auto_attempts = 0, manual_pending = TRUE, manual_by = ?, updated_at = ?
+			WHERE endpoint_id = ? AND `+retryingCond+` AND created_at >= ? AND manual_pending = FALSE
 			AND NOT (lease_owner <> '' AND lease_expires_at > ?)`,
 			now, by, now, endpointID, since, now)
 		out.Retrying = int(res.RowsAffected)

@@ -40,6 +40,13 @@ type dialect interface {
 	stop(s *Store)
 	// queued tells other instances that deliveries were committed.
 	queued(s *Store)
+	// scrub runs fn, which overwrites secrets, so that the old values do
+	// not stay readable in the database's files (SQLite: secure_delete,
+	// then the WAL emptied; PostgreSQL leaves that to VACUUM).
+	scrub(ctx context.Context, conn *sql.Conn, fn func() error) error
+	// asText reads a column as text in a SELECT list; bytes says the
+	// column is binary.
+	asText(column string, bytes bool) string
 }
 
 // numberPlaceholders turns ? placeholders into $1, $2… for database/sql on

@@ -114,3 +114,15 @@ func (d *postgresDialect) setup(ctx context.Context, db *sql.DB, fn func() error
 	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext($1))", key)
 	return fn()
 }
+
+// scrub has nothing to add: the old row versions stay in the table's pages
+// until VACUUM reuses them (autovacuum, or a manual VACUUM after a key
+// rotation; see the README).
+func (*postgresDialect) scrub(_ context.Context, _ *sql.Conn, fn func() error) error { return fn() }
+
+func (*postgresDialect) asText(column string, bytes bool) string {
+	if bytes {
+		return "convert_from(" + column + ", 'UTF8')"
+	}
+	return column
+}

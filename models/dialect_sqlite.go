@@ -76,3 +76,17 @@ func (sqliteDialect) stop(s *Store) {
 // queued has no one to tell: the one process that writes the file woke its
 // own dispatcher (OnDeliveriesQueued), and others poll.
 func (sqliteDialect) queued(*Store) {}
+
+func (sqliteDialect) scrub(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	if _, err := conn.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return err
+	}
+	err := fn()
+	conn.ExecContext(context.Background(), "PRAGMA secure_delete = OFF")
+	if err == nil {
+		conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	return err
+}
+
+func (sqliteDialect) asText(column string, _ bool) string { return "CAST(" + column + " AS TEXT)" }

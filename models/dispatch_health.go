@@ -17,7 +17,7 @@ const (
 	sqlDisable      = `UPDATE webhook_endpoints SET disabled_at = ?, disabled_reason = ?, updated_at = ?
 		WHERE id = ? AND disabled_at IS NULL`
 	sqlFailPendingOf = `UPDATE deliveries SET status = 'FAILED', last_error = ?, next_attempt_at = NULL,
-		completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = ''
+		completed_at = ?, updated_at = ?, manual_pending = FALSE, manual_by = '', return_status = ''
 		WHERE endpoint_id = ? AND status = 'PENDING'`
 )
 

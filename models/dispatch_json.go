@@ -15,8 +15,9 @@ import (
 
 // appendSettleJSON appends one held delivery's settlement as the array
 // sqlSettleBatch reads: rowid, status, auto, next, code, error, manual,
-// manual requests at the claim.
-func appendSettleJSON(b []byte, rowid int64, s *settled, code, requests int) []byte {
+// manual requests at the claim, and the delivery's id (PostgreSQL has no
+// rowid and finds the row by it).
+func appendSettleJSON(b []byte, rowid int64, s *settled, code, requests int, id string) []byte {
 	b = append(b, '[')
 	b = strconv.AppendInt(b, rowid, 10)
 	b = append(b, ',')
@@ -41,6 +42,8 @@ func appendSettleJSON(b []byte, rowid int64, s *settled, code, requests int) []b
 	}
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(requests), 10)
+	b = append(b, ',')
+	b = appendJSONString(b, id)
 	return append(b, ']')
 }
 

@@ -27,7 +27,7 @@ type DispatchQueue struct {
 // Statements of the hot path, by name (the others are with the code that
 // runs them: dispatch_claim.go, dispatch_record.go).
 const (
-	sqlFailUnclaim = `UPDATE deliveries SET status = 'FAILED', lease_owner = '', lease_expires_at = NULL, last_error = ?, next_attempt_at = NULL, completed_at = ?, updated_at = ?, manual_pending = 0, manual_by = '', return_status = '' WHERE id = ?`
+	sqlFailUnclaim = `UPDATE deliveries SET status = 'FAILED', lease_owner = '', lease_expires_at = NULL, last_error = ?, next_attempt_at = NULL, completed_at = ?, updated_at = ?, manual_pending = FALSE, manual_by = '', return_status = '' WHERE id = ?`
 	sqlRelease     = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL WHERE id = ? AND lease_owner = ?`
 	sqlDefer       = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL, next_attempt_at = ? WHERE id = ? AND lease_owner = ?`
 )
@@ -41,7 +41,7 @@ func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
 	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
 	for _, src := range []string{sqlClaim, sqlClaimAny, sqlEndpoint, sqlFailUnclaim, sqlRelease, sqlDefer, sqlInsertAttempt,
 		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlSettle, sqlSettleResend, sqlSettleFailed, sqlLastSuccess} {
-		st, err := w.PrepareContext(ctx, src)
+		st, err := w.PrepareContext(ctx, s.d.statement(src))
 		if err != nil {
 			q.Close()
 			return nil, fmt.Errorf("open dispatch queue: prepare: %w", err)

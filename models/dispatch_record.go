@@ -22,7 +22,7 @@ const (
 	auto_attempts = auto_attempts + j.auto, next_attempt_at = j.nxt, lease_owner = '', lease_expires_at = NULL,
 	last_status_code = j.code, last_error = j.err,
 	completed_at = CASE WHEN j.st = 'PENDING' THEN NULL ELSE COALESCE(completed_at, ?1) END, updated_at = ?1,
-	manual_pending = CASE WHEN j.man THEN 0 ELSE manual_pending END,
+	manual_pending = CASE WHEN j.man THEN FALSE ELSE manual_pending END,
 	manual_by = CASE WHEN j.man THEN '' ELSE manual_by END,
 	return_status = CASE WHEN j.man THEN '' ELSE return_status END
 FROM (SELECT value->>0 AS rid, value->>1 AS st, value->>2 AS auto, value->>3 AS nxt, value->>4 AS code,
@@ -34,7 +34,7 @@ WHERE deliveries.rowid = j.rid AND deliveries.lease_owner = ?2 AND deliveries.st
 	sqlSettle       = `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, auto_attempts = auto_attempts + ?,
 	next_attempt_at = ?, lease_owner = '', lease_expires_at = NULL, last_status_code = ?, last_error = ?,
 	completed_at = CASE WHEN ? = 'PENDING' THEN NULL ELSE COALESCE(completed_at, ?) END, updated_at = ?,
-	manual_pending = CASE WHEN ? THEN 0 ELSE manual_pending END,
+	manual_pending = CASE WHEN ? THEN FALSE ELSE manual_pending END,
 	manual_by = CASE WHEN ? THEN '' ELSE manual_by END,
 	return_status = CASE WHEN ? THEN '' ELSE return_status END
 	WHERE id = ?`
@@ -43,7 +43,7 @@ WHERE deliveries.rowid = j.rid AND deliveries.lease_owner = ?2 AND deliveries.st
 	// status to go back to if it fails ('' while there are retries left).
 	sqlSettleResend = `UPDATE deliveries SET status = 'PENDING', attempt_count = attempt_count + 1,
 	auto_attempts = auto_attempts + ?, next_attempt_at = ?, lease_owner = '', lease_expires_at = NULL,
-	last_status_code = ?, last_error = ?, return_status = ?, manual_pending = 1,
+	last_status_code = ?, last_error = ?, return_status = ?, manual_pending = TRUE,
 	completed_at = CASE WHEN ? = '' THEN completed_at ELSE COALESCE(completed_at, ?) END, updated_at = ?
 	WHERE id = ?`
 	// A delivery failed while in flight (endpoint deleted or disabled)
@@ -177,7 +177,7 @@ func (rec *recorder) add(r *AttemptResult, s settled) {
 	} else {
 		rec.batch = append(rec.batch, ',')
 	}
-	rec.batch = appendSettleJSON(rec.batch, r.Claim.rowid, &s, r.Attempt.ResponseStatus, r.Claim.Delivery.ManualRequests)
+	rec.batch = appendSettleJSON(rec.batch, r.Claim.rowid, &s, r.Attempt.ResponseStatus, r.Claim.Delivery.ManualRequests, r.Claim.Delivery.ID)
 	rec.held = append(rec.held, r)
 	rec.ids[r.Attempt.DeliveryID] = true
 }

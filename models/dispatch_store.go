@@ -76,14 +76,17 @@ func (s *Store) NextDueAt(ctx context.Context) (*time.Time, error) {
 	return s.NextDueAtExcept(ctx, nil)
 }
 
+// sqlNextDueExcept leaves out the endpoints given as a JSON array.
+const sqlNextDueExcept = `SELECT next_attempt_at FROM deliveries WHERE status = 'PENDING'
+	AND (lease_expires_at IS NULL OR lease_expires_at < ?) AND endpoint_id NOT IN (SELECT value FROM json_each(?))
+	ORDER BY next_attempt_at LIMIT 1`
+
 // NextDueAtExcept is NextDueAt leaving out the deliveries of some endpoints:
 // the dispatcher's, while those endpoints are at its per-endpoint cap, so
 // that their due backlog does not wake it for nothing.
 func (s *Store) NextDueAtExcept(ctx context.Context, endpointIDs []string) (*time.Time, error) {
 	var next sql.NullInt64
-	err := s.read(ctx).Raw(`SELECT next_attempt_at FROM deliveries WHERE status = 'PENDING'
-		AND (lease_expires_at IS NULL OR lease_expires_at < ?) AND endpoint_id NOT IN (SELECT value FROM json_each(?))
-		ORDER BY next_attempt_at LIMIT 1`, ms(s.Now()), jsonList(endpointIDs)).Row().Scan(&next)
+	err := s.read(ctx).Raw(s.d.gormSQL(sqlNextDueExcept), ms(s.Now()), jsonList(endpointIDs)).Row().Scan(&next)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("read next due delivery: %w", err)
 	}

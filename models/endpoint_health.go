@@ -76,7 +76,7 @@ func (s *Store) WebhookHealth(ctx context.Context, mode Mode, endpointID string)
 		{DeliveryPending, "AND " + statusIs(DeliveryPending), &h.Pending},
 		{DeliveryRetrying, "AND " + retryingCond, &h.Retrying},
 	} {
-		err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE endpoint_id = ? `+c.cond+` AND created_at >= ? LIMIT ?)`,
+		err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE endpoint_id = ? `+c.cond+` AND created_at >= ? LIMIT ?) AS capped`,
 			endpointID, since, healthCountCap).Row().Scan(c.into)
 		if err != nil {
 			return nil, fmt.Errorf("count %s deliveries of %s: %w", c.what, endpointID, err)

@@ -137,7 +137,7 @@ func (s *Store) CreateOperator(ctx context.Context, email, password string, role
 // HasOperators reports whether any operator exists, disabled or not.
 func (s *Store) HasOperators(ctx context.Context) (bool, error) {
 	var n int64
-	if err := s.read(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM operators LIMIT 1)").Scan(&n).Error; err != nil {
+	if err := s.read(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM operators LIMIT 1) AS one").Scan(&n).Error; err != nil {
 		return false, fmt.Errorf("look for operators: %w", err)
 	}
 	return n > 0, nil

@@ -12,7 +12,7 @@ import (
 func (s *Store) queueDeliveries(tx *gorm.DB, ev *Event, now time.Time) (int, error) {
 	var endpoints []WebhookEndpoint
 	err := tx.Scopes(ScopeMode(ev.Mode)).
-		Where("active = 1 AND disabled_at IS NULL AND deleted_at IS NULL").
+		Where("active = TRUE AND disabled_at IS NULL AND deleted_at IS NULL").
 		Find(&endpoints).Error
 	if err != nil {
 		return 0, err

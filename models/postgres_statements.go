@@ -1,6 +1,66 @@
 package models
 
 // postgresStatements are PostgreSQL's words for the statements whose
-// SQLite text the other database does not take, keyed by that text (each
-// key is a named constant beside the code that runs it).
-var postgresStatements = map[string]string{}
+// SQLite text it does not take, keyed by that text (each key is a named
+// constant beside the code that runs it, with the reasons for its shape).
+// Placeholders are numbered ($1…) where the order differs from SQLite's.
+var postgresStatements = map[string]string{
+	// A claim locks the due rows it takes and skips those another
+	// instance is locking, so two instances never hold one delivery and
+	// neither waits for the other; the lease written here outlives the
+	// transaction (no row lock is held over an HTTP request). MATERIALIZED
+	// keeps the planner from folding the CTE into the UPDATE, which would
+	// lose the LIMIT's ordering. The last column stands for SQLite's rowid:
+	// PostgreSQL settles by id.
+	sqlClaimAny: postgresClaim(""),
+	sqlClaim:    postgresClaim("\n\t\tAND endpoint_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb))"),
+
+	sqlSettleBatch: `UPDATE deliveries SET status = j.st, attempt_count = attempt_count + 1,
+	auto_attempts = auto_attempts + j.auto, next_attempt_at = j.nxt, lease_owner = '', lease_expires_at = NULL,
+	last_status_code = j.code, last_error = j.err,
+	completed_at = CASE WHEN j.st = 'PENDING' THEN NULL ELSE COALESCE(completed_at, $1) END, updated_at = $1,
+	manual_pending = CASE WHEN j.man THEN FALSE ELSE manual_pending END,
+	manual_by = CASE WHEN j.man THEN '' ELSE manual_by END,
+	return_status = CASE WHEN j.man THEN '' ELSE return_status END
+FROM (SELECT v->>8 AS id, v->>1 AS st, (v->>2)::int AS auto, (v->>3)::bigint AS nxt, (v->>4)::int AS code,
+	v->>5 AS err, (v->>6)::int = 1 AS man, (v->>7)::int AS req FROM jsonb_array_elements($3::jsonb) AS e(v)) AS j
+WHERE deliveries.id = j.id AND deliveries.lease_owner = $2 AND deliveries.status = 'PENDING'
+	AND deliveries.manual_requests = j.req`,
+
+	sqlNextDueExcept: `SELECT next_attempt_at FROM deliveries WHERE status = 'PENDING'
+	AND (lease_expires_at IS NULL OR lease_expires_at < ?) AND endpoint_id NOT IN (SELECT jsonb_array_elements_text(?::jsonb))
+	ORDER BY next_attempt_at LIMIT 1`,
+
+	sqlInsertRequests: `INSERT INTO api_requests(id, mode, api_key_id, api_key, method, path, query, user_id,
+	status, error_code, error_message, duration_us, request_body, ip, created_at)
+SELECT v->>0, v->>1, v->>2, v->>3, v->>4, v->>5, v->>6, v->>7,
+	(v->>8)::int, v->>9, v->>10, (v->>11)::bigint, v->>12, v->>13, (v->>14)::bigint FROM jsonb_array_elements(?::jsonb) AS e(v)
+ON CONFLICT (id) DO NOTHING`,
+
+	// Letter case is folded with lower(), which the (mode, lower(value)
+	// text_pattern_ops) index serves for equality and for prefixes.
+	sqlMetadataEqual:   `SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND lower(value) = lower(?) LIMIT ?`,
+	sqlMetadataPrefix:  `SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND lower(value) LIKE lower(?) ESCAPE '\' LIMIT ?`,
+	sqlUsersByMetadata: "(SELECT user_id FROM user_metadata WHERE mode = ? AND lower(value) = lower(?)) AS m JOIN users ON users.id = m.user_id",
+	// PostgreSQL's planner needs no hint to read a user's few events.
+	sqlEventsOfUser: "events",
+}
+
+func postgresClaim(exclude string) string {
+	limit := "$5"
+	if exclude != "" {
+		limit = "$6"
+	}
+	return `WITH due AS MATERIALIZED (
+	SELECT id FROM deliveries
+	WHERE status = 'PENDING' AND next_attempt_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $4)` + exclude + `
+	ORDER BY next_attempt_at
+	LIMIT ` + limit + `
+	FOR UPDATE SKIP LOCKED)
+UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2
+FROM due WHERE deliveries.id = due.id
+RETURNING deliveries.id, deliveries.mode, deliveries.endpoint_id, deliveries.event_id, deliveries.attempt_count,
+	deliveries.auto_attempts, deliveries.manual_pending, deliveries.manual_by, deliveries.return_status,
+	deliveries.manual_requests, deliveries.next_attempt_at,
+	(SELECT payload FROM events WHERE events.id = deliveries.event_id), 1::bigint`
+}

@@ -68,7 +68,7 @@ func TestListQueriesUseIndices(t *testing.T) {
 			// Users found by a metadata value are sorted after the lookup:
 			// their number is bounded by how many hold the value.
 			allowSort := tt.f.MetadataValue != nil
-			if p := planProblem(t, s, func(tx *gorm.DB) *gorm.DB { return userListQuery(tx, Sandbox, tt.f).Find(&[]User{}) }, allowSort); p != "" {
+			if p := planProblem(t, s, func(tx *gorm.DB) *gorm.DB { return userListQuery(s.d, tx, Sandbox, tt.f).Find(&[]User{}) }, allowSort); p != "" {
 				t.Error(p)
 			}
 		})

@@ -265,5 +265,10 @@ func (sealedSerializer) Value(ctx context.Context, field *schema.Field, dst refl
 	if err != nil {
 		return nil, err
 	}
-	return k.seal(plain, field.DBName), nil
+	sealed := k.seal(plain, field.DBName)
+	if _, isBytes := fieldValue.([]byte); isBytes {
+		// A binary column (BYTEA on PostgreSQL) takes the sealed text as bytes.
+		return []byte(sealed), nil
+	}
+	return sealed, nil
 }

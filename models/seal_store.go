@@ -16,10 +16,15 @@ const keyCheckPlain = "tokendesk secret key check"
 
 // The columns that hold sealed values, with the column name that is their
 // additional data.
-var sealedColumns = []struct{ table, key, column string }{
-	{"webhook_endpoints", "id", "secret"},
-	{"webhook_endpoints", "id", "previous_secret"},
-	{"signing_keys", "kid", "private_key"},
+// bytes marks a binary column (BLOB, BYTEA), whose sealed text is stored
+// as bytes.
+var sealedColumns = []struct {
+	table, key, column string
+	bytes              bool
+}{
+	{"webhook_endpoints", "id", "secret", false},
+	{"webhook_endpoints", "id", "previous_secret", false},
+	{"signing_keys", "kid", "private_key", true},
 }
 
 // SecretKeyPath is where the master key of the database at dbPath is kept
@@ -105,18 +110,14 @@ func (s *Store) sealClearSecrets(ctx context.Context) error {
 	}
 	defer conn.Close()
 	sealed := 0
-	err = func() error {
-		if _, err := conn.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
-			return err
-		}
-		defer conn.ExecContext(context.Background(), "PRAGMA secure_delete = OFF")
+	err = s.d.scrub(ctx, conn, func() error {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback()
 		for _, c := range sealedColumns {
-			n, err := resealColumn(ctx, tx, c.table, c.key, c.column, func(v string) (string, bool, error) {
+			n, err := s.resealColumn(ctx, tx, c.table, c.key, c.column, c.bytes, func(v string) (string, bool, error) {
 				if _, _, isSealed := splitSealed(v); isSealed {
 					return "", false, nil
 				}
@@ -127,26 +128,25 @@ func (s *Store) sealClearSecrets(ctx context.Context) error {
 			}
 			sealed += n
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+		if _, err := tx.ExecContext(ctx, s.d.statement("INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING"),
 			keyCheckSetting, s.sealer.seal([]byte(keyCheckPlain), keyCheckSetting)); err != nil {
 			return err
 		}
 		return tx.Commit()
-	}()
+	})
 	if err != nil {
 		return fmt.Errorf("seal secrets at rest: %w", err)
 	}
 	if sealed > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("sealed %d secrets that were stored in clear; backups made before still hold them in clear", sealed))
-		conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	}
 	return nil
 }
 
 // resealColumn rewrites the non-empty values of one column through fn,
 // which says whether a value changes.
-func resealColumn(ctx context.Context, tx *sql.Tx, table, key, column string, fn func(string) (string, bool, error)) (int, error) {
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT %s, CAST(%s AS TEXT) FROM %s WHERE %s != ''", key, column, table, column))
+func (s *Store) resealColumn(ctx context.Context, tx *sql.Tx, table, key, column string, bytes bool, fn func(string) (string, bool, error)) (int, error) {
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s != ''", key, s.d.asText(column, bytes), table, column))
 	if err != nil {
 		return 0, err
 	}
@@ -171,8 +171,13 @@ func resealColumn(ctx context.Context, tx *sql.Tx, table, key, column string, fn
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	update := s.d.statement(fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", table, column, key))
 	for _, c := range changes {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", table, column, key), c.value, c.id); err != nil {
+		var v any = c.value
+		if bytes {
+			v = []byte(c.value)
+		}
+		if _, err := tx.ExecContext(ctx, update, v, c.id); err != nil {
 			return 0, err
 		}
 	}
@@ -206,19 +211,15 @@ func (s *Store) RotateSecretKey(ctx context.Context) (oldKid, newKid string, err
 		return "", "", err
 	}
 	defer conn.Close()
-	err = func() error {
-		// Old ciphertexts open with the old key: zero the space they leave.
-		if _, err := conn.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
-			return err
-		}
-		defer conn.ExecContext(context.Background(), "PRAGMA secure_delete = OFF")
+	// Old ciphertexts open with the old key: scrub the space they leave.
+	err = s.d.scrub(ctx, conn, func() error {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback()
 		for _, c := range sealedColumns {
-			_, err := resealColumn(ctx, tx, c.table, c.key, c.column, func(v string) (string, bool, error) {
+			_, err := s.resealColumn(ctx, tx, c.table, c.key, c.column, c.bytes, func(v string) (string, bool, error) {
 				plain, err := s.sealer.open(v, c.column)
 				if err != nil {
 					return "", false, err
@@ -229,12 +230,12 @@ func (s *Store) RotateSecretKey(ctx context.Context) (oldKid, newKid string, err
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE settings SET value = ? WHERE key = ?",
+		if _, err := tx.ExecContext(ctx, s.d.statement("UPDATE settings SET value = ? WHERE key = ?"),
 			next.seal([]byte(keyCheckPlain), keyCheckSetting), keyCheckSetting); err != nil {
 			return err
 		}
 		return tx.Commit()
-	}()
+	})
 	if err != nil {
 		os.Remove(newPath)
 		return "", "", fmt.Errorf("rotate secret key: %w", err)
@@ -242,7 +243,6 @@ func (s *Store) RotateSecretKey(ctx context.Context) (oldKid, newKid string, err
 	if err := os.Rename(newPath, s.SecretKeyFile); err != nil {
 		return "", "", fmt.Errorf("rotate secret key: the secrets are sealed with the key in %s, but it could not replace %s: %w (rename it by hand)", newPath, s.SecretKeyFile, err)
 	}
-	conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	return oldKid, newKid, s.sealer.setKey(key)
 }
 

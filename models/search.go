@@ -198,21 +198,26 @@ func (s *Store) Search(ctx context.Context, mode Mode, q string) (*SearchResult,
 // shorter prefixes match too much to help.
 const minPrefixSearch = 3
 
+// Metadata values are matched in any letter case, through one index (SQLite:
+// NOCASE, whose LIKE ignores ASCII case too).
+const (
+	sqlMetadataEqual  = `SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value = ? COLLATE NOCASE LIMIT ?`
+	sqlMetadataPrefix = `SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value LIKE ? ESCAPE '\' LIMIT ?`
+)
+
 // searchMetadata finds users of mode by a metadata value in any letter
 // case: those whose value equals q, or if none, those whose value starts
 // with q. Both are one range of the (mode, value COLLATE NOCASE) index.
 func (s *Store) searchMetadata(ctx context.Context, mode Mode, q string) (hits []SearchHit, more, prefix bool, err error) {
 	db := s.read(ctx)
 	var rows []struct{ UserID, Key, Value string }
-	err = db.Raw(`SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value = ? COLLATE NOCASE LIMIT ?`,
-		mode, q, SearchHitLimit+1).Scan(&rows).Error
+	err = db.Raw(s.d.gormSQL(sqlMetadataEqual), mode, q, SearchHitLimit+1).Scan(&rows).Error
 	if err != nil {
 		return nil, false, false, fmt.Errorf("search metadata: %w", err)
 	}
 	if len(rows) == 0 && len(q) >= minPrefixSearch {
 		prefix = true
-		err = db.Raw(`SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value LIKE ? ESCAPE '\' LIMIT ?`,
-			mode, likePrefix(q), SearchHitLimit+1).Scan(&rows).Error
+		err = db.Raw(s.d.gormSQL(sqlMetadataPrefix), mode, likePrefix(q), SearchHitLimit+1).Scan(&rows).Error
 		if err != nil {
 			return nil, false, false, fmt.Errorf("search metadata by prefix: %w", err)
 		}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 )
 
+// Without the hint SQLite walks the mode's whole (mode, created_at) index to
+// avoid a sort; a user has few events, so sorting them is cheaper.
+const sqlEventsOfUser = "events INDEXED BY events_user"
+
 // ListUserEvents returns a user's most recent events, newest first.
 func (s *Store) ListUserEvents(ctx context.Context, mode Mode, userID string, limit int) ([]Event, error) {
 	var evs []Event
-	// Without the hint SQLite walks the mode's whole (mode, created_at) index
-	// to avoid a sort; a user has few events, so sorting them is cheaper.
-	err := s.read(ctx).Table("events INDEXED BY events_user").Scopes(ScopeMode(mode)).Where("user_id = ?", userID).
+	err := s.read(ctx).Table(s.d.gormSQL(sqlEventsOfUser)).Scopes(ScopeMode(mode)).Where("user_id = ?", userID).
 		Order("created_at DESC, id DESC").Limit(limit).Find(&evs).Error
 	if err != nil {
 		return nil, fmt.Errorf("list events of %s: %w", userID, err)

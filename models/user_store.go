@@ -73,7 +73,7 @@ func (s *Store) GetUser(ctx context.Context, mode Mode, id string) (*User, error
 func (s *Store) ListUsers(ctx context.Context, mode Mode, f UserFilter) (*UserPage, error) {
 	f.Size = pageSize(f.Size, DefaultPageSize)
 	var users []User
-	if err := userListQuery(s.read(ctx), mode, f).Find(&users).Error; err != nil {
+	if err := userListQuery(s.d, s.read(ctx), mode, f).Find(&users).Error; err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	page := &UserPage{}
@@ -83,14 +83,17 @@ func (s *Store) ListUsers(ctx context.Context, mode Mode, f UserFilter) (*UserPa
 
 // userListQuery is the newest-first keyset query behind ListUsers; it reads
 // one row past the page to know whether there is a next one.
-func userListQuery(db *gorm.DB, mode Mode, f UserFilter) *gorm.DB {
+//
+// Start from the (mode, value) index: walking a million users newest
+// first and testing each against the value takes a tenth of a second,
+// where the users holding a value are found in microseconds. CROSS JOIN
+// fixes SQLite's join order to that.
+const sqlUsersByMetadata = "(SELECT user_id FROM user_metadata WHERE mode = ? AND value = ? COLLATE NOCASE) AS m CROSS JOIN users"
+
+func userListQuery(d dialect, db *gorm.DB, mode Mode, f UserFilter) *gorm.DB {
 	q := db.Model(&User{})
 	if f.MetadataValue != nil {
-		// Start from the (mode, value) index: walking a million users newest
-		// first and testing each against the value takes a tenth of a second,
-		// where the users holding a value are found in microseconds. CROSS
-		// JOIN fixes SQLite's join order to that.
-		q = db.Table("(SELECT user_id FROM user_metadata WHERE mode = ? AND value = ? COLLATE NOCASE) AS m CROSS JOIN users", mode, *f.MetadataValue).
+		q = db.Table(d.gormSQL(sqlUsersByMetadata), mode, *f.MetadataValue).
 			Select("users.*").Where("users.id = m.user_id")
 	}
 	return newestFirst(q.Scopes(ScopeMode(mode)), f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)

@@ -15,6 +15,7 @@ import (
 
 	"tokendesk/handlers/api/apitest"
 	"tokendesk/models"
+	"tokendesk/models/modelstest"
 )
 
 // testApp is an app on a fresh database, with keys for both modes.
@@ -45,7 +46,8 @@ func (b *syncBuffer) String() string {
 func newTestApp(tb testing.TB, edit func(*Config)) *testApp {
 	tb.Helper()
 	cfg := DefaultConfig()
-	cfg.DBPath = filepath.Join(tb.TempDir(), "tokendesk.db")
+	cfg.DBPath = modelstest.Database(tb)
+	cfg.SecretKeyFile = filepath.Join(tb.TempDir(), "master.key")
 	cfg.TenantID = "acme"
 	cfg.RateLimit = 0
 	if edit != nil {

@@ -183,9 +183,9 @@ func (cli *CLI) serve(ctx context.Context, args []string) error {
 	}
 	return Run(ctx, cfg, cli.logger(cfg), func(a *App, addr string) {
 		base := a.scheme() + "://" + addr
-		fmt.Fprintf(cli.Stdout, "tokendesk is running on %s (database %s, tenant %s)\n", base, cfg.DBPath, a.store.TenantID)
+		fmt.Fprintf(cli.Stdout, "tokendesk is running on %s (database %s, tenant %s)\n", base, dbForPeople(cfg.DBPath), a.store.TenantID)
 		fmt.Fprintf(cli.Stdout, "  API:     %s/v1  (document: %s/v1/openapi.yaml)\n", base, base)
-		fmt.Fprintf(cli.Stdout, "  API key: %s apikey create --db %s --mode SANDBOX --name my-app\n", cli.program(), cfg.DBPath)
+		fmt.Fprintf(cli.Stdout, "  API key: %s apikey create --db %s --mode SANDBOX --name my-app\n", cli.program(), dbArgForPeople(cfg.DBPath))
 		if a.store.SecretKeyCreated {
 			fmt.Fprintf(cli.Stdout, "  Secrets at rest are sealed with the new master key in %s: keep a copy apart from the database backups.\n", a.store.SecretKeyFile)
 		}
@@ -203,15 +203,15 @@ func (cli *CLI) openStore(name string, args []string, extra func(fs *flag.FlagSe
 	if v := cli.Getenv("TOKENDESK_DB"); v != "" {
 		def = v
 	}
-	db := fs.String("db", def, "SQLite database file [TOKENDESK_DB]")
-	keyFile := fs.String("secret-key-file", cli.Getenv("TOKENDESK_SECRET_KEY_FILE"), "master key file (default: the database path + .key) [TOKENDESK_SECRET_KEY_FILE]")
+	db := fs.String("db", def, "SQLite database file, or a postgres:// URL [TOKENDESK_DB]")
+	keyFile := fs.String("secret-key-file", cli.Getenv("TOKENDESK_SECRET_KEY_FILE"), "master key file (default on SQLite: the database path + .key; required on PostgreSQL) [TOKENDESK_SECRET_KEY_FILE]")
 	if extra != nil {
 		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(*db); errors.Is(err, iofs.ErrNotExist) {
+	if _, err := os.Stat(*db); !models.IsPostgresURL(*db) && errors.Is(err, iofs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("there is no database at %s; give --db the path of the server's database (the server creates it on its first start: %s serve --db %s)", *db, cli.program(), *db)
 	}
 	s, err := models.Open(models.Options{Path: *db, TenantID: cli.Getenv("TOKENDESK_TENANT_ID"), SecretKeyFile: *keyFile})
@@ -357,4 +357,22 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// dbForPeople names the database in what tokendesk prints: a file's path,
+// or a PostgreSQL URL without its password.
+func dbForPeople(db string) string {
+	if models.IsPostgresURL(db) {
+		return models.RedactURL(db)
+	}
+	return db
+}
+
+// dbArgForPeople is what to type after --db in a command shown to the
+// operator: the URL holds a password, so it is left to the variable.
+func dbArgForPeople(db string) string {
+	if models.IsPostgresURL(db) {
+		return `"$TOKENDESK_DB"`
+	}
+	return db
 }

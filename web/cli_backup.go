@@ -23,6 +23,10 @@ func (cli *CLI) backup(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if store.Dialect() == "postgres" {
+		return errors.New("this database is on PostgreSQL: back it up with pg_dump (see the README, Several instances on PostgreSQL), " +
+			"and keep the master key file with it")
+	}
 	if out == "" && len(rest) == 1 {
 		out, rest = rest[0], nil
 	}
@@ -58,6 +62,9 @@ func (cli *CLI) check(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if models.IsPostgresURL(*db) {
+		return errors.New("check looks at SQLite files; on PostgreSQL use its own tools: data checksums (initdb --data-checksums) and pg_amcheck")
 	}
 	problems, err := models.CheckFile(ctx, *db, *quick)
 	if err != nil {

@@ -90,7 +90,7 @@ func options() []option {
 			c.Addr = v
 			return nil
 		}},
-		{"db", "TOKENDESK_DB", "path", "SQLite database file (created when missing)", d.DBPath, func(c *Config, v string) error {
+		{"db", "TOKENDESK_DB", "path", "SQLite database file (created when missing), or a postgres:// URL", d.DBPath, func(c *Config, v string) error {
 			if strings.TrimSpace(v) == "" {
 				return errors.New("db: the database path must not be empty")
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"tokendesk/models"
+	"tokendesk/models/modelstest"
 )
 
 const (
@@ -25,7 +26,8 @@ const (
 func newConsoleApp(t testing.TB) *App {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.DBPath = filepath.Join(t.TempDir(), "console.db")
+	cfg.DBPath = modelstest.Database(t)
+	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "master.key")
 	cfg.TenantID = "acme"
 	cfg.RateLimit = 0
 	cfg.AdminEmail, cfg.AdminPassword = testAdminEmail, testAdminPassword
