@@ -18,7 +18,7 @@ import (
 
 // Options say which database to open and how the store behaves.
 type Options struct {
-	Path     string        // SQLite file; created when missing
+	Path string // SQLite file; created when missing
 	// URL, when set, names a PostgreSQL database (postgres://…) shared by
 	// every instance that names it; Path is then unused.
 	URL      string
@@ -67,11 +67,11 @@ type Store struct {
 	clockOffset atomic.Int64 // the database's clock minus this machine's, in ns (PostgreSQL)
 	path        string
 	sealer      *sealer
-	keys     *keyRing
-	group    *groupCommit
-	commits  atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
-	diskFull atomic.Bool   // the last write failed for lack of space
-	holding  atomic.Bool   // a write is running holdWAL's checkpoint
+	keys        *keyRing
+	group       *groupCommit
+	commits     atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
+	diskFull    atomic.Bool   // the last write failed for lack of space
+	holding     atomic.Bool   // a write is running holdWAL's checkpoint
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
