@@ -35,8 +35,16 @@ func TestMigrationFoldersAgree(t *testing.T) {
 		}
 		return names
 	}
-	if got, want := files("postgres"), files("sqlite"); !slices.Equal(got, want) {
-		t.Errorf("the migration files differ:\npostgres: %q\nsqlite:   %q", got, want)
+	pgFiles, liteFiles := files("postgres"), files("sqlite")
+	for _, f := range liteFiles {
+		if !slices.Contains(pgFiles, f) {
+			t.Errorf("migrations/sqlite/%s has no migrations/postgres/%s", f, f)
+		}
+	}
+	for _, f := range pgFiles {
+		if !slices.Contains(liteFiles, f) {
+			t.Errorf("migrations/postgres/%s has no migrations/sqlite/%s", f, f)
+		}
 	}
 
 	lite, err := loadMigrations("sqlite")
@@ -168,6 +176,20 @@ type schemaTable struct {
 	FKs     []string // "column -> table(column) ON DELETE action"
 	Uniques []string // indices made by UNIQUE constraints, which have no name of ours
 	Indexes map[string]schemaIndex
+	// Triggers by name: when and on what they fire ("after update of
+	// status"); their bodies differ by dialect and are not compared.
+	Triggers map[string]string
+}
+
+var triggerEvent = regexp.MustCompile(`(?is)\b(BEFORE|AFTER|INSTEAD\s+OF)\s+(INSERT|DELETE|UPDATE(?:\s+OF\s+[\w\s,]+?)?)\s+ON\b`)
+
+// triggerWhen reads when a trigger fires from its CREATE TRIGGER text.
+func triggerWhen(def string) string {
+	m := triggerEvent.FindStringSubmatch(def)
+	if m == nil {
+		return "unreadable: " + def
+	}
+	return strings.ToLower(strings.Join(strings.Fields(m[1]+" "+m[2]), " "))
 }
 
 func TestSchemasAgree(t *testing.T) {
@@ -201,6 +223,9 @@ func TestSchemasAgree(t *testing.T) {
 		}
 		if !slices.Equal(l.FKs, p.FKs) {
 			t.Errorf("table %s: foreign keys\nsqlite:   %q\npostgres: %q", name, l.FKs, p.FKs)
+		}
+		if !reflect.DeepEqual(l.Triggers, p.Triggers) {
+			t.Errorf("table %s: triggers\nsqlite:   %q\npostgres: %q", name, l.Triggers, p.Triggers)
 		}
 		if !slices.Equal(l.Uniques, p.Uniques) {
 			t.Errorf("table %s: unique constraints sqlite %q, postgres %q", name, l.Uniques, p.Uniques)
@@ -309,7 +334,7 @@ func sqliteSchema(t *testing.T) map[string]schemaTable {
 	}
 	tables := map[string]schemaTable{}
 	for _, name := range queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`) {
-		tb := schemaTable{Columns: map[string]schemaColumn{}, Indexes: map[string]schemaIndex{}}
+		tb := schemaTable{Columns: map[string]schemaColumn{}, Indexes: map[string]schemaIndex{}, Triggers: map[string]string{}}
 		pk := map[int]string{}
 		r := rows(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`, name)
 		for r.Next() {
@@ -393,6 +418,15 @@ func sqliteSchema(t *testing.T) map[string]schemaTable {
 			tb.Indexes[ir.name] = schemaIndex{Unique: ir.unique, Columns: cols, Where: where}
 		}
 		sort.Strings(tb.Uniques)
+		r = rows(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?`, name)
+		for r.Next() {
+			var trigger, def string
+			if err := r.Scan(&trigger, &def); err != nil {
+				t.Fatal(err)
+			}
+			tb.Triggers[trigger] = triggerWhen(def)
+		}
+		r.Close()
 		tables[name] = tb
 	}
 	return tables
@@ -445,7 +479,7 @@ func postgresSchema(t *testing.T, url string) map[string]schemaTable {
 	tables := map[string]schemaTable{}
 	for _, table := range queryStrings(t, db, `SELECT c.relname FROM pg_class c
 		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')`) {
-		tb := schemaTable{Columns: map[string]schemaColumn{}, Indexes: map[string]schemaIndex{}}
+		tb := schemaTable{Columns: map[string]schemaColumn{}, Indexes: map[string]schemaIndex{}, Triggers: map[string]string{}}
 		r := rows(`SELECT column_name, data_type, is_nullable = 'NO', COALESCE(column_default, '')
 			FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`, table)
 		for r.Next() {
@@ -516,6 +550,15 @@ func postgresSchema(t *testing.T, url string) map[string]schemaTable {
 			tb.Indexes[ir.name] = schemaIndex{Unique: ir.unique, Columns: cols, Where: normExpr(ir.where)}
 		}
 		sort.Strings(tb.Uniques)
+		r = rows(`SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal`, table)
+		for r.Next() {
+			var trigger, def string
+			if err := r.Scan(&trigger, &def); err != nil {
+				t.Fatal(err)
+			}
+			tb.Triggers[trigger] = triggerWhen(def)
+		}
+		r.Close()
 		tables[table] = tb
 	}
 	return tables
