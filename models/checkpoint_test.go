@@ -12,6 +12,7 @@ import (
 )
 
 func TestCheckpoint(t *testing.T) {
+	modelstest.SkipOnPostgres(t, "the WAL and its checkpoints")
 	t.Run("reports the WAL copied to its end once nothing is left to copy", func(t *testing.T) {
 		s := modelstest.MustOpenStore(t)
 		for range 50 {
@@ -31,6 +32,7 @@ func TestCheckpoint(t *testing.T) {
 // (without the bound this grows the WAL by about 100 MB a second here) and
 // samples the WAL's size all along.
 func TestWALBounded(t *testing.T) {
+	modelstest.SkipOnPostgres(t, "the WAL and its checkpoints")
 	if testing.Short() {
 		t.Skip("writes for several seconds")
 	}

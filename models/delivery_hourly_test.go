@@ -24,8 +24,8 @@ func hourlyRollup(t *testing.T, s *models.Store) map[string]hourCounts {
 
 func hourlyTruth(t *testing.T, s *models.Store) map[string]hourCounts {
 	t.Helper()
-	return hourlyQuery(t, s, `SELECT mode, created_at - created_at % 3600000, SUM(status = 'SUCCEEDED'),
-		SUM(status = 'FAILED'), SUM(status = 'PENDING') FROM deliveries GROUP BY 1, 2`)
+	return hourlyQuery(t, s, `SELECT mode, created_at - created_at % 3600000, SUM(CASE WHEN status = 'SUCCEEDED' THEN 1 ELSE 0 END),
+		SUM(CASE WHEN status = 'FAILED' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'PENDING' THEN 1 ELSE 0 END) FROM deliveries GROUP BY 1, 2`)
 }
 
 func hourlyQuery(t *testing.T, s *models.Store, q string) map[string]hourCounts {

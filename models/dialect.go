@@ -44,9 +44,9 @@ type dialect interface {
 	// not stay readable in the database's files (SQLite: secure_delete,
 	// then the WAL emptied; PostgreSQL leaves that to VACUUM).
 	scrub(ctx context.Context, conn *sql.Conn, fn func() error) error
-	// asText reads a column as text in a SELECT list; bytes says the
-	// column is binary.
-	asText(column string, bytes bool) string
+	// asText reads a column as text in a SELECT list (SQLite's BLOB
+	// columns may hold text).
+	asText(column string) string
 }
 
 // numberPlaceholders turns ? placeholders into $1, $2… for database/sql on

@@ -120,9 +120,4 @@ func (d *postgresDialect) setup(ctx context.Context, db *sql.DB, fn func() error
 // rotation; see the README).
 func (*postgresDialect) scrub(_ context.Context, _ *sql.Conn, fn func() error) error { return fn() }
 
-func (*postgresDialect) asText(column string, bytes bool) string {
-	if bytes {
-		return "convert_from(" + column + ", 'UTF8')"
-	}
-	return column
-}
+func (*postgresDialect) asText(column string) string { return column }

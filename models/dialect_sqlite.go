@@ -89,4 +89,4 @@ func (sqliteDialect) scrub(ctx context.Context, conn *sql.Conn, fn func() error)
 	return err
 }
 
-func (sqliteDialect) asText(column string, _ bool) string { return "CAST(" + column + " AS TEXT)" }
+func (sqliteDialect) asText(column string) string { return "CAST(" + column + " AS TEXT)" }

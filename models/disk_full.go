@@ -47,6 +47,9 @@ func (s *Store) noteWrite(err error) error {
 		s.diskFull.Store(true)
 		return ErrDiskFull
 	}
+	if IsUnreachable(err) {
+		return ErrUnreachable
+	}
 	return err
 }
 

@@ -10,7 +10,8 @@ import (
 // sqlLastSuccess runs once per round for each endpoint that had a success.
 const sqlLastSuccess = `UPDATE webhook_endpoints SET last_success_at = ? WHERE id = ?`
 
-// Endpoint health changes are rare; they run unprepared.
+// Endpoint health changes are rare; they are prepared with the rest all
+// the same, so each database gets its own placeholders.
 const (
 	sqlClearFailing = `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?`
 	sqlStartFailing = `UPDATE webhook_endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`
@@ -59,14 +60,14 @@ func readHealth(ctx context.Context, st *sql.Stmt, id string) (*endpointHealth, 
 // is judged on every attempt, whoever holds the delivery. Disabling it fails
 // every delivery still pending there; beforeDisable runs first, so outcomes
 // already decided (a success just before the 410) are written before that.
-func updateHealth(ctx context.Context, tx *sql.Tx, h *endpointHealth, r *AttemptResult, now time.Time, beforeDisable func() error) error {
+func updateHealth(ctx context.Context, st func(string) *sql.Stmt, h *endpointHealth, r *AttemptResult, now time.Time, beforeDisable func() error) error {
 	if r.Succeeded {
 		h.succeeded = true
 		if h.failingSince == nil {
 			return nil
 		}
 		h.failingSince = nil
-		_, err := tx.ExecContext(ctx, sqlClearFailing, h.id)
+		_, err := st(sqlClearFailing).ExecContext(ctx, h.id)
 		return err
 	}
 	if h.disabled || h.deleted {
@@ -83,7 +84,7 @@ func updateHealth(ctx context.Context, tx *sql.Tx, h *endpointHealth, r *Attempt
 	case h.failingSince == nil:
 		at := r.Attempt.StartedAt
 		h.failingSince = &at
-		_, err := tx.ExecContext(ctx, sqlStartFailing, ms(at), h.id)
+		_, err := st(sqlStartFailing).ExecContext(ctx, ms(at), h.id)
 		return err
 	case now.Sub(*h.failingSince) >= limit:
 		reason = fmt.Sprintf("every attempt failed from %s to %s", FormatTime(*h.failingSince), FormatTime(now))
@@ -94,10 +95,10 @@ func updateHealth(ctx context.Context, tx *sql.Tx, h *endpointHealth, r *Attempt
 		return err
 	}
 	h.disabled, h.reason = true, reason
-	if _, err := tx.ExecContext(ctx, sqlDisable, ms(now), reason, ms(now), h.id); err != nil {
+	if _, err := st(sqlDisable).ExecContext(ctx, ms(now), reason, ms(now), h.id); err != nil {
 		return fmt.Errorf("disable webhook endpoint %s: %w", h.id, err)
 	}
-	if _, err := tx.ExecContext(ctx, sqlFailPendingOf, "endpoint disabled: "+reason, ms(now), ms(now), h.id); err != nil {
+	if _, err := st(sqlFailPendingOf).ExecContext(ctx, "endpoint disabled: "+reason, ms(now), ms(now), h.id); err != nil {
 		return fmt.Errorf("fail pending deliveries of %s: %w", h.id, err)
 	}
 	return nil

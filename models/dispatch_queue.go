@@ -40,7 +40,8 @@ func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
 	}
 	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
 	for _, src := range []string{sqlClaim, sqlClaimAny, sqlEndpoint, sqlFailUnclaim, sqlRelease, sqlDefer, sqlInsertAttempt,
-		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlSettle, sqlSettleResend, sqlSettleFailed, sqlLastSuccess} {
+		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlSettle, sqlSettleResend, sqlSettleFailed, sqlLastSuccess,
+		sqlClearFailing, sqlStartFailing, sqlDisable, sqlFailPendingOf} {
 		st, err := w.PrepareContext(ctx, s.d.statement(src))
 		if err != nil {
 			q.Close()

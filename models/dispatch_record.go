@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -147,8 +149,8 @@ func (q *DispatchQueue) insertAttempts(ctx context.Context, st *sql.Stmt, rs []A
 		n := len(scratch)
 		scratch = appendHeadersJSON(scratch, a.ResponseHeaders)
 		if _, err := st.ExecContext(ctx, a.ID, a.DeliveryID, a.Mode, a.Number, a.Trigger, a.TriggeredBy, a.URL,
-			string(scratch[:n]), body, a.BodyIsPayload, a.ResponseStatus, string(scratch[n:]), a.ResponseBody,
-			a.DurationMS, a.Error, ms(a.StartedAt)); err != nil {
+			string(scratch[:n]), body, a.BodyIsPayload, a.ResponseStatus, string(scratch[n:]), storableText(a.ResponseBody),
+			a.DurationMS, storableText(a.Error), ms(a.StartedAt)); err != nil {
 			return fmt.Errorf("insert attempt of delivery %s: %w", a.DeliveryID, err)
 		}
 	}
@@ -165,7 +167,7 @@ func (rec *recorder) judge(r *AttemptResult, id string) (*endpointHealth, error)
 		}
 		rec.health[id] = h
 	}
-	if err := updateHealth(rec.ctx, rec.tx, h, r, rec.now, rec.flush); err != nil {
+	if err := updateHealth(rec.ctx, rec.st, h, r, rec.now, rec.flush); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -319,4 +321,15 @@ func settlement(r *AttemptResult, status, returnStatus string, h *endpointHealth
 		s.status, s.lastError = DeliveryFailed, s.lastError+fmt.Sprintf("; gave up after attempt %d", a.Number)
 	}
 	return s
+}
+
+// storableText is what a receiver sent, fit for a text column in either
+// database: PostgreSQL refuses NUL and invalid UTF-8 in text, which a hostile
+// or binary answer holds, and the attempt must still be recorded. Both
+// become U+FFFD, as a browser shows them.
+func storableText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }

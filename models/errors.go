@@ -109,8 +109,13 @@ func ErrorCode(err error) Code {
 // AsError returns the domain error inside err, if there is one.
 func AsError(err error) (*Error, bool) {
 	var e *Error
-	ok := errors.As(err, &e)
-	return e, ok
+	if errors.As(err, &e) {
+		return e, true
+	}
+	if IsUnreachable(err) {
+		return ErrUnreachable, true
+	}
+	return nil, false
 }
 
 // FieldErrors collects several field errors, for forms that report all at once.

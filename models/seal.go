@@ -265,10 +265,5 @@ func (sealedSerializer) Value(ctx context.Context, field *schema.Field, dst refl
 	if err != nil {
 		return nil, err
 	}
-	sealed := k.seal(plain, field.DBName)
-	if _, isBytes := fieldValue.([]byte); isBytes {
-		// A binary column (BYTEA on PostgreSQL) takes the sealed text as bytes.
-		return []byte(sealed), nil
-	}
-	return sealed, nil
+	return k.seal(plain, field.DBName), nil
 }

@@ -16,15 +16,12 @@ const keyCheckPlain = "tokendesk secret key check"
 
 // The columns that hold sealed values, with the column name that is their
 // additional data.
-// bytes marks a binary column (BLOB, BYTEA), whose sealed text is stored
-// as bytes.
-var sealedColumns = []struct {
-	table, key, column string
-	bytes              bool
-}{
-	{"webhook_endpoints", "id", "secret", false},
-	{"webhook_endpoints", "id", "previous_secret", false},
-	{"signing_keys", "kid", "private_key", true},
+// (signing_keys.private_key is declared BLOB on SQLite, but sealed values
+// are text: TEXT on PostgreSQL.)
+var sealedColumns = []struct{ table, key, column string }{
+	{"webhook_endpoints", "id", "secret"},
+	{"webhook_endpoints", "id", "previous_secret"},
+	{"signing_keys", "kid", "private_key"},
 }
 
 // SecretKeyPath is where the master key of the database at dbPath is kept
@@ -117,7 +114,7 @@ func (s *Store) sealClearSecrets(ctx context.Context) error {
 		}
 		defer tx.Rollback()
 		for _, c := range sealedColumns {
-			n, err := s.resealColumn(ctx, tx, c.table, c.key, c.column, c.bytes, func(v string) (string, bool, error) {
+			n, err := s.resealColumn(ctx, tx, c.table, c.key, c.column, func(v string) (string, bool, error) {
 				if _, _, isSealed := splitSealed(v); isSealed {
 					return "", false, nil
 				}
@@ -145,8 +142,8 @@ func (s *Store) sealClearSecrets(ctx context.Context) error {
 
 // resealColumn rewrites the non-empty values of one column through fn,
 // which says whether a value changes.
-func (s *Store) resealColumn(ctx context.Context, tx *sql.Tx, table, key, column string, bytes bool, fn func(string) (string, bool, error)) (int, error) {
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s != ''", key, s.d.asText(column, bytes), table, column))
+func (s *Store) resealColumn(ctx context.Context, tx *sql.Tx, table, key, column string, fn func(string) (string, bool, error)) (int, error) {
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s != ''", key, s.d.asText(column), table, column))
 	if err != nil {
 		return 0, err
 	}
@@ -173,11 +170,7 @@ func (s *Store) resealColumn(ctx context.Context, tx *sql.Tx, table, key, column
 	}
 	update := s.d.statement(fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", table, column, key))
 	for _, c := range changes {
-		var v any = c.value
-		if bytes {
-			v = []byte(c.value)
-		}
-		if _, err := tx.ExecContext(ctx, update, v, c.id); err != nil {
+		if _, err := tx.ExecContext(ctx, update, c.value, c.id); err != nil {
 			return 0, err
 		}
 	}
@@ -219,7 +212,7 @@ func (s *Store) RotateSecretKey(ctx context.Context) (oldKid, newKid string, err
 		}
 		defer tx.Rollback()
 		for _, c := range sealedColumns {
-			_, err := s.resealColumn(ctx, tx, c.table, c.key, c.column, c.bytes, func(v string) (string, bool, error) {
+			_, err := s.resealColumn(ctx, tx, c.table, c.key, c.column, func(v string) (string, bool, error) {
 				plain, err := s.sealer.open(v, c.column)
 				if err != nil {
 					return "", false, err
