@@ -226,6 +226,7 @@ func TestRecordingFailuresLoseNothingAndSendNothingTwice(t *testing.T) {
 	// dispatcher) from the moment an attempt is in flight until past its
 	// lease. The attempt's result must be kept and recorded once writes
 	// work again, and the delivery never sent a second time meanwhile.
+	modelstest.SkipOnPostgres(t, "it refuses writes with SQLite's query_only")
 	s := modelstest.MustOpenStore(t)
 	gate := make(chan struct{})
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
