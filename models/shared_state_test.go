@@ -305,7 +305,9 @@ func TestReadThenWriteRacesAcrossInstances(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range errs {
 			s := []*models.Store{a, b}[i%2]
-			wg.Go(func() { _, errs[i] = s.CreateOperator(ctx, "same@example.com", "a-long-enough-password", models.RoleSupport) })
+			wg.Go(func() {
+				_, errs[i] = s.CreateOperator(ctx, "same@example.com", "a-long-enough-password", models.RoleSupport)
+			})
 		}
 		wg.Wait()
 		made := 0
