@@ -73,6 +73,8 @@ type Store struct {
 	diskFull    atomic.Bool   // the last write failed for lack of space
 	holding     atomic.Bool   // a write is running holdWAL's checkpoint
 
+	throttlePrunedAt atomic.Int64 // ms of this instance's last prune of the sign-in throttle
+
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
 }

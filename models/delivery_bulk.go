@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 )
@@ -29,7 +30,9 @@ type BulkResult struct {
 func (s *Store) ResendDeliveries(ctx context.Context, mode Mode, ids []string, by string) (BulkResult, error) {
 	var out BulkResult
 	for lo := 0; lo < len(ids); lo += bulkResendBatch {
-		batch := ids[lo:min(lo+bulkResendBatch, len(ids))]
+		// Locked in id order, the order every bulk resend takes them in,
+		// so two bulk resends on one database never wait on each other's rows.
+		batch := slices.Sorted(slices.Values(ids[lo:min(lo+bulkResendBatch, len(ids))]))
 		queued, skipped := 0, 0
 		err := s.write(ctx, func(tx *gorm.DB) error {
 			queued, skipped = 0, 0 // a retried transaction counts afresh

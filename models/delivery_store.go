@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ListDeliveries returns one page of mode's deliveries, newest first. Every
@@ -128,10 +129,14 @@ func (s *Store) ResendDelivery(ctx context.Context, mode Mode, id, by string) (*
 	return d, nil
 }
 
-// resendTx is ResendDelivery inside the caller's transaction.
+// resendTx is ResendDelivery inside the caller's transaction. The delivery
+// row is locked as it is read (FOR UPDATE on PostgreSQL; SQLite's one
+// writer serialises anyway), so what is decided from it (in flight, already
+// asked for, the status to return to) still holds when it is written: a
+// concurrent resend or the dispatcher's record waits for this one.
 func resendTx(tx *gorm.DB, mode Mode, id, by string, now time.Time) (*Delivery, error) {
 	var d Delivery
-	err := tx.Scopes(ScopeMode(mode)).Where("id = ?", id).Take(&d).Error
+	err := tx.Scopes(ScopeMode(mode)).Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, NotFound("delivery", id)
 	}

@@ -3,6 +3,9 @@ package models
 import (
 	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/mattn/go-sqlite3"
 )
 
 // Code is one of the Smile API's response codes. The same vocabulary is used
@@ -134,4 +137,16 @@ func (fe FieldErrors) Err() error {
 		return &Error{Code: CodeInvalidParameters, Field: f, Message: m}
 	}
 	return nil
+}
+
+// isUniqueViolation reports whether err is a unique constraint refusing a
+// write, from either database: a concurrent duplicate that a read before
+// the write could not see. Callers turn it into their CONFLICT error.
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }

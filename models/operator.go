@@ -115,15 +115,25 @@ func (s *Store) CreateOperator(ctx context.Context, email, password string, role
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
 	op := &Operator{ID: "op-" + randomHex(s.Rand, 12), Email: email, PasswordHash: string(hash), Role: role, CreatedAt: s.Now()}
+	exists := &Error{Code: CodeConflict, Field: "email", Message: fmt.Sprintf("an operator with email %s already exists", email)}
 	err = s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Operator{}).Where("email = ?", email).Count(&n).Error; err != nil {
 			return err
 		}
 		if n > 0 {
-			return &Error{Code: CodeConflict, Field: "email", Message: fmt.Sprintf("an operator with email %s already exists", email)}
+			return exists
 		}
-		return tx.Create(op).Error
+		// Another instance may insert the same e-mail between the count and
+		// the insert: the unique index refuses the second, which is the
+		// same conflict.
+		if err := tx.Create(op).Error; err != nil {
+			if isUniqueViolation(err) {
+				return exists
+			}
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		if e, ok := AsError(err); ok {

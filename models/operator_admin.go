@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // SetOperatorRole changes an operator's role. The last enabled admin keeps
@@ -60,18 +62,23 @@ func (s *Store) RevokeOperatorSessions(ctx context.Context, id string) (int, err
 }
 
 // refuseLastAdmin stops an action that would leave no enabled admin: the
-// console must always have someone who can manage the team. The count is
-// read in the action's own write transaction, so two admins disabling each
-// other at once cannot both succeed.
+// console must always have someone who can manage the team. The enabled
+// admins' rows are read locked in the action's own write transaction (FOR
+// UPDATE on PostgreSQL, in id order so two actions never wait on each
+// other's second row; SQLite's one writer serialises anyway), so two admins
+// disabling each other at once cannot both succeed: the second waits, then
+// reads the first's change. op may have been read before the lock; whether
+// it is still an enabled admin is taken from the locked rows.
 func refuseLastAdmin(tx *gorm.DB, op *Operator, action string) error {
 	if op.Role != RoleAdmin || op.DisabledAt != nil {
 		return nil
 	}
-	var admins int64
-	if err := tx.Model(&Operator{}).Where("role = ? AND disabled_at IS NULL", RoleAdmin).Count(&admins).Error; err != nil {
+	var admins []string
+	if err := tx.Model(&Operator{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("role = ? AND disabled_at IS NULL", RoleAdmin).Order("id").Pluck("id", &admins).Error; err != nil {
 		return err
 	}
-	if admins > 1 {
+	if len(admins) > 1 || !slices.Contains(admins, op.ID) {
 		return nil
 	}
 	field := "operator"

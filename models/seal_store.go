@@ -22,6 +22,7 @@ var sealedColumns = []struct{ table, key, column string }{
 	{"webhook_endpoints", "id", "secret"},
 	{"webhook_endpoints", "id", "previous_secret"},
 	{"signing_keys", "kid", "private_key"},
+	{"console_once", "id", "once_secret"},
 }
 
 // SecretKeyPath is where the master key of the database at dbPath is kept

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -23,12 +24,27 @@ type SigningKey struct {
 }
 
 // keyRing is the in-memory copy of the signing keys: the current key per mode
-// and every key by kid for verification.
+// and every key by kid for verification. Another instance on the same
+// database may rotate a key, so the copy is read again when a token names a
+// kid it does not hold (at most once a second: unknown kids are also what a
+// forger sends) and when it is older than refreshEvery, so a new current
+// key made elsewhere is signed with here too.
 type keyRing struct {
 	mu      sync.RWMutex
 	current map[Mode]*SigningKey
 	byKid   map[string]*SigningKey
+
+	reloading    sync.Mutex // one reload at a time, so an older read never replaces a newer
+	loadedAt     atomic.Int64
+	refreshEvery time.Duration
 }
+
+const (
+	// keyRefreshEvery is how old the ring may grow before signing reads it again.
+	keyRefreshEvery = 30 * time.Second
+	// unknownKidReload is how often a token with an unknown kid may cause a reload.
+	unknownKidReload = time.Second
+)
 
 func (k *keyRing) signer(m Mode) (*SigningKey, bool) {
 	k.mu.RLock()
@@ -42,6 +58,35 @@ func (k *keyRing) lookup(kid string) (*SigningKey, bool) {
 	defer k.mu.RUnlock()
 	sk, ok := k.byKid[kid]
 	return sk, ok
+}
+
+func (k *keyRing) age() time.Duration { return time.Since(time.Unix(0, k.loadedAt.Load())) }
+
+// signingKey is the mode's current key, the ring read again first when it
+// is older than refreshEvery. Only one caller reads it; the others sign
+// with the copy they have, which still verifies everywhere.
+func (s *Store) signingKey(m Mode) (*SigningKey, bool) {
+	if s.keys.age() > s.keys.refreshEvery && s.keys.reloading.TryLock() {
+		if s.keys.age() > s.keys.refreshEvery {
+			_ = s.reloadKeysLocked(context.Background()) // on failure the old copy serves until the next try
+		}
+		s.keys.reloading.Unlock()
+	}
+	return s.keys.signer(m)
+}
+
+// verifyingKey is the key of kid, the ring read again first when kid is
+// unknown and the last read is more than a second old.
+func (s *Store) verifyingKey(kid string) (*SigningKey, bool) {
+	if k, ok := s.keys.lookup(kid); ok {
+		return k, true
+	}
+	s.keys.reloading.Lock()
+	if s.keys.age() >= unknownKidReload {
+		_ = s.reloadKeysLocked(context.Background())
+	}
+	s.keys.reloading.Unlock()
+	return s.keys.lookup(kid)
 }
 
 // loadKeys makes sure each mode has a current key, then loads all keys.
@@ -64,28 +109,35 @@ func (s *Store) loadKeys(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("prepare signing keys: %w", err)
 	}
+	s.keys = &keyRing{refreshEvery: keyRefreshEvery}
 	return s.reloadKeys(ctx)
 }
 
 func (s *Store) reloadKeys(ctx context.Context) error {
+	s.keys.reloading.Lock()
+	defer s.keys.reloading.Unlock()
+	return s.reloadKeysLocked(ctx)
+}
+
+// reloadKeysLocked reads every key into the ring; the caller holds
+// s.keys.reloading. It reads on a reader: signing may run inside a write
+// transaction, which holds SQLite's one writer connection.
+func (s *Store) reloadKeysLocked(ctx context.Context) error {
+	s.keys.loadedAt.Store(time.Now().UnixNano())
 	var keys []SigningKey
-	if err := s.W.WithContext(withSealer(ctx, s.sealer)).Order("created_at").Find(&keys).Error; err != nil {
+	if err := s.read(ctx).Order("created_at, kid").Find(&keys).Error; err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
-	ring := &keyRing{current: map[Mode]*SigningKey{}, byKid: map[string]*SigningKey{}}
+	current, byKid := map[Mode]*SigningKey{}, map[string]*SigningKey{}
 	for i := range keys {
 		k := &keys[i]
-		ring.byKid[k.Kid] = k
+		byKid[k.Kid] = k
 		if k.RetiredAt == nil {
-			ring.current[k.Mode] = k // ordered by creation: the newest wins
+			current[k.Mode] = k // ordered by creation: the newest wins
 		}
 	}
-	if s.keys == nil {
-		s.keys = ring
-		return nil
-	}
 	s.keys.mu.Lock()
-	s.keys.current, s.keys.byKid = ring.current, ring.byKid
+	s.keys.current, s.keys.byKid = current, byKid
 	s.keys.mu.Unlock()
 	return nil
 }

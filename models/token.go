@@ -71,7 +71,7 @@ func HashToken(raw string) string {
 
 // signToken makes the signed token for row t with the mode's current key.
 func (s *Store) signToken(t *LinkToken) (string, error) {
-	key, ok := s.keys.signer(t.Mode)
+	key, ok := s.signingKey(t.Mode)
 	if !ok {
 		return "", fmt.Errorf("no signing key for %s", t.Mode)
 	}
@@ -144,7 +144,7 @@ func (s *Store) ParseToken(raw string) *ParsedToken {
 	tok, err := parser.ParseWithClaims(raw, &p.Claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		p.Kid = kid
-		key, ok := s.keys.lookup(kid)
+		key, ok := s.verifyingKey(kid)
 		if !ok {
 			return nil, errUnknownKid
 		}

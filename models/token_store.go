@@ -174,17 +174,20 @@ func (s *Store) ConsumeToken(ctx context.Context, raw string) (*LinkToken, error
 		case TokenExpired:
 			return refusedAt(RefusedExpired, t.ExpiresAt, "it expired at %s", FormatTime(t.ExpiresAt))
 		}
-		res := tx.Model(&LinkToken{}).Where("id = ? AND consumed_at IS NULL", t.ID).Update("consumed_at", ms(now))
+		res := tx.Model(&LinkToken{}).Where("id = ? AND consumed_at IS NULL AND revoked_at IS NULL", t.ID).Update("consumed_at", ms(now))
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			// Another transaction consumed it between our read and our
-			// update; read back when, so the message is as precise as the
-			// ordinary one.
+			// Another transaction consumed or revoked it between our read
+			// and our update; read back which and when, so the message is
+			// as precise as the ordinary one.
 			var again LinkToken
 			if err := tx.Where("id = ?", t.ID).Take(&again).Error; err != nil {
 				return err
+			}
+			if again.RevokedAt != nil && again.ConsumedAt == nil {
+				return refusedAt(RefusedRevoked, *again.RevokedAt, "it was revoked at %s", FormatTime(*again.RevokedAt))
 			}
 			return usedError(again.ConsumedAt)
 		}

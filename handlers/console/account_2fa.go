@@ -110,7 +110,10 @@ func (h *Handler) AccountTwoFactorOff(c *fiber.Ctx) error {
 		return h.renderTwoFactor(c, fiber.StatusConflict, map[string]string{"password": "An admin requires two-factor sign-in for everyone, so it stays on."})
 	}
 	ip := c.IP()
-	try, wait := h.throttle.begin(ip, s.Operator.Email)
+	try, wait, err := h.throttle.begin(c.UserContext(), ip, s.Operator.Email)
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
 	if try == nil {
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		return h.renderTwoFactor(c, fiber.StatusTooManyRequests, map[string]string{"password": fmt.Sprintf("Too many wrong passwords. Wait %s and try again.", waitWords(wait))})

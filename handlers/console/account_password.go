@@ -55,7 +55,10 @@ func (h *Handler) AccountPassword(c *fiber.Ctx) error {
 		return h.renderAccount(c, fiber.StatusBadRequest, errs, nil)
 	}
 	ip := c.IP()
-	try, wait := h.throttle.begin(ip, s.Operator.Email)
+	try, wait, err := h.throttle.begin(c.UserContext(), ip, s.Operator.Email)
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
 	if try == nil {
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		return h.renderAccount(c, fiber.StatusTooManyRequests, map[string]string{

@@ -24,7 +24,6 @@ type Handler struct {
 	idle     time.Duration
 	assets   *static.Assets
 	throttle *loginThrottle
-	once     *onceStore
 }
 
 // Options configure the console.
@@ -42,7 +41,7 @@ func New(o Options) *Handler {
 	}
 	return &Handler{
 		store: o.Store, log: o.Log, idle: o.SessionIdle, assets: o.Assets,
-		throttle: newLoginThrottle(o.Store.Now), once: &onceStore{},
+		throttle: &loginThrottle{store: o.Store, log: o.Log},
 	}
 }
 

@@ -69,7 +69,10 @@ func (h *Handler) Login(c *fiber.Ctx) error {
 	next := localPath(c.FormValue("next"), "")
 	ip := c.IP()
 	again := views.LoginView{Email: email, Next: next}
-	try, wait := h.throttle.begin(ip, email)
+	try, wait, err := h.throttle.begin(c.UserContext(), ip, email)
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
 	if try == nil {
 		h.log.Warn("console sign-in refused: too many failures", "request_id", c.Locals(requestIDKey), "ip", ip, "wait_s", wait.Seconds())
 		again.Error = fmt.Sprintf("Too many failed sign-ins. Wait %s and try again.", waitWords(wait))

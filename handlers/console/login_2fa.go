@@ -35,7 +35,10 @@ func (h *Handler) LoginCode(c *fiber.Ctx) error {
 		}
 		return h.renderLogin(c, fiber.StatusUnauthorized, views.LoginView{Error: "The sign-in expired. Type your password again."})
 	}
-	try, wait := h.throttle.begin(ip, op.Email)
+	try, wait, err := h.throttle.begin(c.UserContext(), ip, op.Email)
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
 	if try == nil {
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		return h.renderLoginCode(c, fiber.StatusTooManyRequests, op.Email, fmt.Sprintf("Too many wrong codes. Wait %s and try again.", waitWords(wait)))

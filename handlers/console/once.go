@@ -1,33 +1,29 @@
 package console
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"sync"
+	"encoding/json"
+	"reflect"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"tokendesk/models"
 	"tokendesk/views"
 )
 
-// onceStore carries what a POST wants the page after its redirect to show
-// one time: the outcome line, and for some actions a secret (a new link
-// token, an API key's secret, an endpoint's signing secret). Every POST
-// then ends in a redirect, so a reload repeats nothing, and the secret is
-// shown on the page it lands on and gone on the next load. It lives in
-// memory only, since secrets are never stored in the clear; an entry is
-// bound to the session that made it and lasts at most onceTTL.
-type onceStore struct {
-	mu sync.Mutex
-	m  map[string]onceEntry
-}
+// What a POST wants the page after its redirect to show one time: the
+// outcome line, and for some actions a secret (a new link token, an API
+// key's secret, an endpoint's signing secret). Every POST then ends in a
+// redirect, so a reload repeats nothing, and the secret is shown on the page
+// it lands on and gone on the next load. The entry is kept by the store
+// (models.PutOnce), sealed, so the page may be served by another instance;
+// it is bound to the session that made it and lasts at most onceTTL.
 
+// onceEntry is what the redirect left, as the page reads it.
 type onceEntry struct {
-	session string
-	flash   *views.Flash
-	secret  any
-	expires time.Time
+	flash      *views.Flash
+	secretType string
+	secret     []byte // JSON of a value of secretType
 }
 
 const (
@@ -36,39 +32,28 @@ const (
 	localOnce  = "console.once"
 )
 
-func (o *onceStore) put(e onceEntry) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.m == nil {
-		o.m = map[string]onceEntry{}
-	}
-	for k, v := range o.m { // few entries live at once: sweeping on write is enough
-		if time.Now().After(v.expires) {
-			delete(o.m, k)
-		}
-	}
-	o.m[id] = e
-	return id
-}
-
-func (o *onceStore) take(id, session string) (onceEntry, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, ok := o.m[id]
-	if !ok || e.session != session || time.Now().After(e.expires) {
-		return onceEntry{}, false
-	}
-	delete(o.m, id)
-	return e, true
-}
+// typeName names T for the entry, so a page reads back only the kind of
+// secret it expects.
+func typeName(t reflect.Type) string { return t.PkgPath() + "." + t.String() }
 
 // redirectOnce ends a POST: the next page shows flash and hands secret to
 // its handler (onceSecret), once.
 func (h *Handler) redirectOnce(c *fiber.Ctx, to string, flash *views.Flash, secret any) error {
-	id := h.once.put(onceEntry{session: session(c).ID, flash: flash, secret: secret, expires: time.Now().Add(onceTTL)})
+	e := models.OnceEntry{SessionID: session(c).ID, ExpiresAt: h.store.Now().Add(onceTTL)}
+	if flash != nil {
+		e.FlashKind, e.FlashText = flash.Kind, flash.Text
+	}
+	if secret != nil {
+		b, err := json.Marshal(secret)
+		if err != nil {
+			return h.fail(c, err, nil)
+		}
+		e.SecretType, e.Secret = typeName(reflect.TypeOf(secret)), b
+	}
+	id, err := h.store.PutOnce(c.UserContext(), e)
+	if err != nil {
+		return h.fail(c, err, nil)
+	}
 	c.Cookie(&fiber.Cookie{Name: onceCookie, Value: id, Path: "/", HTTPOnly: true, SameSite: "Lax",
 		Secure: c.Protocol() == "https", MaxAge: int(onceTTL / time.Second)})
 	return c.Redirect(to, fiber.StatusSeeOther)
@@ -82,7 +67,17 @@ func (h *Handler) taken(c *fiber.Ctx) onceEntry {
 	}
 	var e onceEntry
 	if id := c.Cookies(onceCookie); id != "" && session(c) != nil {
-		e, _ = h.once.take(id, session(c).ID)
+		got, ok, err := h.store.TakeOnce(c.UserContext(), id, session(c).ID)
+		if err != nil {
+			// The page is still worth showing; only the line above it is lost.
+			h.log.Error("the page's one-time message was not read", "request_id", c.Locals(requestIDKey), "error", err)
+		}
+		if ok {
+			e.secretType, e.secret = got.SecretType, got.Secret
+			if got.FlashKind != "" || got.FlashText != "" {
+				e.flash = &views.Flash{Kind: got.FlashKind, Text: got.FlashText}
+			}
+		}
 		c.Cookie(&fiber.Cookie{Name: onceCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: "Lax", MaxAge: -1,
 			Expires: time.Unix(0, 0)})
 	}
@@ -92,10 +87,16 @@ func (h *Handler) taken(c *fiber.Ctx) onceEntry {
 
 // onceSecret is the secret the redirect carried, if it is of type T.
 func onceSecret[T any](h *Handler, c *fiber.Ctx) (T, bool) {
-	v, ok := h.taken(c).secret.(T)
-	if ok {
-		// A page showing a secret must not be kept by any cache.
-		c.Set(fiber.HeaderCacheControl, "no-store")
+	var v T
+	e := h.taken(c)
+	if e.secretType == "" || e.secretType != typeName(reflect.TypeFor[T]()) {
+		return v, false
 	}
-	return v, ok
+	if err := json.Unmarshal(e.secret, &v); err != nil {
+		h.log.Error("the page's one-time secret does not read", "request_id", c.Locals(requestIDKey), "error", err)
+		return v, false
+	}
+	// A page showing a secret must not be kept by any cache.
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return v, true
 }
