@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -244,10 +243,10 @@ func TestDispatchQueue(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("two processes claiming at once never get the same delivery", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "shared.db")
+		opts := modelstest.Options(t) // one database, two stores
 		var stores []*models.Store
 		for range 2 {
-			s, err := models.Open(models.Options{Path: path, TenantID: "acme"})
+			s, err := models.Open(opts)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -17,9 +16,9 @@ import (
 // connections and not only inside one writer pool.
 func TestConsumeTokenConcurrently(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "shared.db")
+	opts := modelstest.Options(t) // one database, two stores
 	open := func() *models.Store {
-		s, err := models.Open(models.Options{Path: path, TenantID: "acme"})
+		s, err := models.Open(opts)
 		if err != nil {
 			t.Fatalf("open store: %v", err)
 		}

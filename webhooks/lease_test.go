@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,10 +15,10 @@ import (
 // openShared opens n stores on one database file, as n processes would.
 func openShared(t *testing.T, n int) []*models.Store {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "shared.db")
+	opts := modelstest.Options(t) // one database, two stores
 	var stores []*models.Store
 	for range n {
-		s, err := models.Open(models.Options{Path: path, TenantID: "acme"})
+		s, err := models.Open(opts)
 		if err != nil {
 			t.Fatal(err)
 		}

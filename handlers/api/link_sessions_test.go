@@ -19,13 +19,15 @@ import (
 
 	"tokendesk/handlers/api/apitest"
 	"tokendesk/models"
+	"tokendesk/models/modelstest"
 	"tokendesk/web"
 )
 
 func newApp(t *testing.T) *web.App {
 	t.Helper()
 	cfg := web.DefaultConfig()
-	cfg.DBPath = filepath.Join(t.TempDir(), "test.db")
+	cfg.DBPath = modelstest.Database(t)
+	cfg.SecretKeyFile = filepath.Join(t.TempDir(), "master.key")
 	cfg.TenantID = "acme"
 	cfg.RateLimit = 0
 	app, err := web.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
