@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -181,11 +182,20 @@ type watchfulReceiver struct {
 	users    map[string]string    // data.userId -> webhook-id
 	overlaps []string
 	problems []string // a body that does not match its webhook-id
+	// minDelay and maxDelay bound how long an answer takes.
+	minDelay, maxDelay atomic.Int64
 	*httptest.Server
+}
+
+// setDelay makes the receiver answer after minDelay to maxDelay.
+func (r *watchfulReceiver) setDelay(minDelay, maxDelay time.Duration) {
+	r.minDelay.Store(int64(minDelay))
+	r.maxDelay.Store(int64(maxDelay))
 }
 
 func newWatchfulReceiver(t *testing.T, minDelay, maxDelay time.Duration) *watchfulReceiver {
 	r := &watchfulReceiver{inFlight: map[string]int{}, arrived: map[string]int{}, first: map[string]time.Time{}, users: map[string]string{}}
+	r.setDelay(minDelay, maxDelay)
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		now := time.Now()
 		id := req.Header.Get("webhook-id")
@@ -211,7 +221,8 @@ func newWatchfulReceiver(t *testing.T, minDelay, maxDelay time.Duration) *watchf
 		}
 		r.users[event.Data.UserID] = id
 		r.mu.Unlock()
-		time.Sleep(minDelay + rand.N(maxDelay-minDelay+1))
+		lo, hi := r.minDelay.Load(), r.maxDelay.Load()
+		time.Sleep(time.Duration(lo + rand.Int64N(hi-lo+1)))
 		r.mu.Lock()
 		r.inFlight[id]--
 		r.arrived[id]++
@@ -535,73 +546,47 @@ func TestTwoInstancesShareOnePostgresDatabase(t *testing.T) {
 		}
 	})
 
-	t.Run("after one instance is killed mid-flight, the other finishes its work once the lease ends", func(t *testing.T) {
-		// Users are made through B only: A is killed while this runs. Both
-		// dispatchers claim from the backlog (A woken by B's NOTIFY).
-		const more = 400
-		var killed atomic.Bool
-		var heldA, heldB int
-		var killedAt time.Time
-		watchDone := make(chan error, 1)
-		stopWatch := make(chan struct{})
-		go func() {
-			for {
-				select {
-				case <-stopWatch:
-					watchDone <- nil
-					return
-				default:
-				}
-				held, err := leaseHolders(pg)
-				if err != nil {
-					watchDone <- err
-					return
-				}
-				heldA, heldB = 0, 0
-				for owner, n := range held {
-					switch {
-					case a.owns(owner):
-						heldA += n
-					case b.owns(owner):
-						heldB += n
-					}
-				}
-				if heldA > 0 && heldB > 0 {
-					a.cmd.Process.Signal(syscall.SIGKILL)
-					killedAt = time.Now()
-					killed.Store(true)
-					a.cmd.Wait()
-					watchDone <- nil
-					return
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-		}()
-		start := time.Now()
-		users, _ := createUsers(t, more, key, func(int) *instance { return b }, nil)
+	t.Run("an instance stopped with SIGTERM mid-flight gives its leases back, and the other takes them at once", func(t *testing.T) {
+		slowly(t, rec)
+		users, heldA, heldB, stoppedAt := stopMidFlight(t, pg, a, b, key, 150, syscall.SIGTERM)
 		allUsers = append(allUsers, users...)
-		// The backlog may outlast the creations: keep watching until it is
-		// drained (both holding leases) or clearly over.
-		for !killed.Load() && time.Since(start) < 10*time.Second && queryInt(t, pg, "SELECT count(*) FROM deliveries WHERE status = 'PENDING'") > 0 {
-			time.Sleep(5 * time.Millisecond)
+		left := leasedTo(t, pg, a)
+		t.Logf("stopped A while it held %d leases and B %d; %d left leased to A after it exited", heldA, heldB, left)
+		if left > 0 {
+			t.Errorf("A exited on SIGTERM with %d deliveries still leased to it", left)
 		}
-		close(stopWatch)
-		if err := <-watchDone; err != nil {
-			t.Fatal(err)
-		}
-		if !killed.Load() {
-			t.Fatalf("A and B never held leases at the same moment while %d deliveries were sent; the test proves nothing", more)
-		}
-		orphaned := 0
-		held, err := leaseHolders(pg)
+		waitUntilDelivered(t, rec, pg, allUsers, instanceLease/2)
+		rec.check(t)
+		t.Logf("B finished all %d deliveries %s after A was stopped (lease %s)", len(allUsers), time.Since(stoppedAt).Round(time.Millisecond), instanceLease)
+	})
+
+	outer := t // the restarted instance lives until the whole test ends
+	t.Run("a restarted instance joins the running one", func(t *testing.T) {
+		s, err := launchBinary(outer, db, flags...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for owner, n := range held {
-			if a.owns(owner) {
-				orphaned += n
-			}
+		a = &instance{name: "A", server: s}
+		ins[0] = a
+		sampler := sampleLeases(pg, ins)
+		users, _ := createUsers(t, 60, key, func(i int) *instance { return ins[i%2] }, nil)
+		allUsers = append(allUsers, users...)
+		waitUntilDelivered(t, rec, pg, allUsers, 10*time.Second)
+		most, err := sampler.end()
+		if err != nil {
+			t.Fatal(err)
 		}
+		t.Logf("most deliveries leased at once: A %d, B %d", most["A"], most["B"])
+		if most["A"] == 0 {
+			t.Errorf("the restarted A never held a lease")
+		}
+	})
+
+	t.Run("after one instance is killed mid-flight, the other finishes its work once the lease ends", func(t *testing.T) {
+		slowly(t, rec)
+		users, heldA, heldB, killedAt := stopMidFlight(t, pg, a, b, key, 400, syscall.SIGKILL)
+		allUsers = append(allUsers, users...)
+		orphaned := leasedTo(t, pg, a)
 		t.Logf("killed A while it held %d leases and B %d; %d deliveries still leased to the dead A", heldA, heldB, orphaned)
 		if orphaned == 0 {
 			t.Error("A's leases all ended before the kill took effect; nothing was left to take over")
@@ -615,6 +600,95 @@ func TestTwoInstancesShareOnePostgresDatabase(t *testing.T) {
 			t.Errorf("the dead A's leased deliveries were done %s after the kill, before its lease (%s) could end", sinceKill, instanceLease)
 		}
 	})
+}
+
+// slowly makes rec answer in 100 to 150 ms until t ends: B alone then
+// sends slower (8 in flight) than users are made, and the backlog keeps
+// both dispatchers busy.
+func slowly(t *testing.T, rec *watchfulReceiver) {
+	lo, hi := rec.minDelay.Load(), rec.maxDelay.Load()
+	rec.setDelay(100*time.Millisecond, 150*time.Millisecond)
+	t.Cleanup(func() { rec.setDelay(time.Duration(lo), time.Duration(hi)) })
+}
+
+// stopMidFlight makes n users through b while watching the leases; at the
+// first moment both a and b hold some, it sends sig to a and waits for a
+// to exit. It returns the users made and what each held then. Users are
+// made through b only, since a goes away meanwhile; both dispatchers claim
+// from the backlog (a woken by b's notices).
+func stopMidFlight(t *testing.T, pg *sql.DB, a, b *instance, key apiKey, n int, sig syscall.Signal) (users []string, heldA, heldB int, at time.Time) {
+	t.Helper()
+	var stopped atomic.Bool
+	seenOwners := map[string]bool{}
+	watchDone := make(chan error, 1)
+	stopWatch := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stopWatch:
+				watchDone <- nil
+				return
+			default:
+			}
+			held, err := leaseHolders(pg)
+			if err != nil {
+				watchDone <- err
+				return
+			}
+			heldA, heldB = 0, 0
+			for owner := range held {
+				seenOwners[owner] = true
+			}
+			for owner, n := range held {
+				switch {
+				case a.owns(owner):
+					heldA += n
+				case b.owns(owner):
+					heldB += n
+				}
+			}
+			if heldA > 0 && heldB > 0 {
+				a.cmd.Process.Signal(sig)
+				at = time.Now()
+				stopped.Store(true)
+				a.cmd.Wait()
+				watchDone <- nil
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	users, _ = createUsers(t, n, key, func(int) *instance { return b }, nil)
+	// The backlog may outlast the creations: keep watching until it is
+	// drained or both held leases.
+	for !stopped.Load() && time.Since(start) < 10*time.Second && queryInt(t, pg, "SELECT count(*) FROM deliveries WHERE status = 'PENDING'") > 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stopWatch)
+	if err := <-watchDone; err != nil {
+		t.Fatal(err)
+	}
+	if !stopped.Load() {
+		t.Fatalf("A and B never held leases at the same moment while %d deliveries were sent; the test proves nothing (lease owners seen: %v; A is pid %d, B %d)", n, slices.Sorted(maps.Keys(seenOwners)), a.cmd.Process.Pid, b.cmd.Process.Pid)
+	}
+	return users, heldA, heldB, at
+}
+
+// leasedTo counts the deliveries whose lease in is holding now.
+func leasedTo(t *testing.T, pg *sql.DB, in *instance) int {
+	t.Helper()
+	held, err := leaseHolders(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for owner, k := range held {
+		if in.owns(owner) {
+			n += k
+		}
+	}
+	return n
 }
 
 // consoleClient signs in to the console of any instance and keeps the
