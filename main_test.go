@@ -41,7 +41,6 @@ type server struct {
 	cmd  *exec.Cmd
 	base string
 	out  *strings.Builder
-	log  *syncBuffer // what it wrote to stderr: its logs
 }
 
 func startBinary(t *testing.T, db string, extra ...string) *server {
@@ -66,7 +65,7 @@ func launchBinary(t *testing.T, db string, extra ...string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, out: &strings.Builder{}, log: stderr}
+	s := &server{cmd: cmd, out: &strings.Builder{}}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stdout)
 	addr := regexp.MustCompile(`running on (http://\S+)`)
