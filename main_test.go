@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,13 +45,25 @@ type server struct {
 
 func startBinary(t *testing.T, db string, extra ...string) *server {
 	t.Helper()
+	s, err := launchBinary(t, db, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// launchBinary is startBinary for callers that start several servers at
+// once from their own goroutines: it reports failure instead of ending the
+// test, and the process is killed when the test ends.
+func launchBinary(t *testing.T, db string, extra ...string) (*server, error) {
 	args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--rate-limit", "0"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "TOKENDESK_ADMIN_PASSWORD=", "TOKENDESK_ADMIN_EMAIL=")
 	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s := &server{cmd: cmd, out: &strings.Builder{}}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
@@ -66,10 +79,33 @@ func startBinary(t *testing.T, db string, extra ...string) *server {
 		}
 	}
 	if s.base == "" {
-		t.Fatalf("the server printed no address:\n%s", s.out)
+		cmd.Wait() // the process has ended or been killed: its output is complete
+		return nil, fmt.Errorf("the server printed no address:\n%s%s", s.out, stderr)
 	}
 	go io.Copy(io.Discard, stdout)
-	return s
+	return s, nil
+}
+
+// syncBuffer keeps what a process writes to stderr while it runs: the
+// logs say why a server did not start.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 64<<10 {
+		return len(p), nil // enough to explain a failed start; the rest is dropped
+	}
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func runCLI(t *testing.T, args ...string) string {

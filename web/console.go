@@ -49,6 +49,14 @@ func ensureFirstAdmin(ctx context.Context, s *models.Store, cfg Config) (*firstA
 		fa.Password = base64.RawURLEncoding.EncodeToString(b)
 	}
 	if _, err := s.CreateOperator(ctx, fa.Email, fa.Password, models.RoleAdmin); err != nil {
+		// Instances starting together on one PostgreSQL database all find
+		// no operator; the first to commit makes the admin, and for the
+		// others that is no failure.
+		if e, ok := models.AsError(err); ok && e.Code == models.CodeConflict {
+			if has, herr := s.HasOperators(ctx); herr == nil && has {
+				return nil, nil
+			}
+		}
 		return nil, fmt.Errorf("create the first admin (TOKENDESK_ADMIN_EMAIL / TOKENDESK_ADMIN_PASSWORD): %w", err)
 	}
 	return fa, nil
