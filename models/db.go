@@ -186,6 +186,15 @@ func (s *Store) openRest(opts Options) error {
 	return nil
 }
 
+// Where names the database for people: the SQLite file's path, or the
+// PostgreSQL URL without its password.
+func (s *Store) Where() string {
+	if pg, ok := s.d.(*postgresDialect); ok {
+		return RedactURL(pg.url)
+	}
+	return s.path
+}
+
 // Dialect names the database under the store: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.Name() }
 
@@ -224,10 +233,19 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	start := time.Now()
 	s.holdWAL()
-	err := s.noteWrite(s.W.WithContext(withSealer(ctx, s.sealer)).Transaction(fn))
+	db := s.W.WithContext(withSealer(ctx, s.sealer))
+	err := db.Transaction(fn)
+	for try := 1; try < maxWriteTries && s.d.retryable(err) && ctx.Err() == nil; try++ {
+		err = db.Transaction(fn)
+	}
+	err = s.noteWrite(err)
 	s.observeWrite("store", start)
 	return err
 }
+
+// maxWriteTries bounds how often a write that lost a race to a concurrent
+// one (PostgreSQL) is run again before its error is returned.
+const maxWriteTries = 5
 
 // observeWrite hands a write transaction's time, waiting for the writer
 // (and for the WAL's bound) included, to ObserveWrite (the app's metrics)

@@ -96,10 +96,10 @@ func (s *Store) GetDelivery(ctx context.Context, mode Mode, id string) (*Deliver
 	return &out, nil
 }
 
-// readTx runs fn in a read transaction on a reader: in WAL mode that is one
-// snapshot, so several queries see the same moment.
+// readTx runs fn in a read transaction on a reader, one snapshot, so
+// several queries see the same moment (the dialect says how).
 func (s *Store) readTx(ctx context.Context, fn func(db *gorm.DB) error) error {
-	return s.R.WithContext(withSealer(ctx, s.sealer)).Transaction(fn)
+	return s.R.WithContext(withSealer(ctx, s.sealer)).Transaction(fn, s.d.snapshot())
 }
 
 // ResendDelivery makes one delivery due now for a single MANUAL attempt with

@@ -44,6 +44,15 @@ type dialect interface {
 	// not stay readable in the database's files (SQLite: secure_delete,
 	// then the WAL emptied; PostgreSQL leaves that to VACUUM).
 	scrub(ctx context.Context, conn *sql.Conn, fn func() error) error
+	// snapshot is how a read transaction sees one moment for all its
+	// statements.
+	snapshot() *sql.TxOptions
+	// retryable reports whether a write transaction failed only because a
+	// concurrent one won (serialization failure, deadlock), so running it
+	// again may succeed.
+	retryable(err error) bool
+	// keysRotated tells other instances that the signing keys changed.
+	keysRotated(s *Store)
 	// asText reads a column as text in a SELECT list (SQLite's BLOB
 	// columns may hold text).
 	asText(column string) string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 )
@@ -23,7 +25,6 @@ import (
 type postgresDialect struct {
 	url string
 
-	mu       sync.Mutex
 	schema   string // current_schema(): tests share a database, one schema each
 	instance string // this process's id in notification payloads
 
@@ -121,3 +122,18 @@ func (d *postgresDialect) setup(ctx context.Context, db *sql.DB, fn func() error
 func (*postgresDialect) scrub(_ context.Context, _ *sql.Conn, fn func() error) error { return fn() }
 
 func (*postgresDialect) asText(column string) string { return column }
+
+// snapshot: READ COMMITTED would give each statement its own moment.
+func (*postgresDialect) snapshot() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+}
+
+// retryable: 40001 serialization_failure, 40P01 deadlock_detected. Writes
+// run READ COMMITTED, so these are rare (row locks taken in different
+// orders by triggers), and the transaction as a whole can run again.
+func (*postgresDialect) retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+func (d *postgresDialect) keysRotated(s *Store) { d.notify(s, "keys") }

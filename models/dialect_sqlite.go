@@ -90,3 +90,12 @@ func (sqliteDialect) scrub(ctx context.Context, conn *sql.Conn, fn func() error)
 }
 
 func (sqliteDialect) asText(column string) string { return "CAST(" + column + " AS TEXT)" }
+
+// snapshot: in WAL mode a read transaction is one snapshot already.
+func (sqliteDialect) snapshot() *sql.TxOptions { return nil }
+
+// retryable: the single writer never races another write.
+func (sqliteDialect) retryable(error) bool { return false }
+
+// keysRotated: the one process on the file reloaded its own ring.
+func (sqliteDialect) keysRotated(*Store) {}

@@ -49,7 +49,7 @@ func (s *Store) openSealer(ctx context.Context, path string) error {
 		}
 	case fileMissing(err) && hasCheck:
 		return fmt.Errorf("the secrets in %s are sealed with a key, and the key file %s does not exist: "+
-			"start with the key file that belongs to this database (--secret-key-file or TOKENDESK_SECRET_KEY_FILE)", s.path, path)
+			"start with the key file that belongs to this database (--secret-key-file or TOKENDESK_SECRET_KEY_FILE)", s.Where(), path)
 	case fileMissing(err):
 		if key, err = writeKeyFile(path, false); err != nil {
 			return err
@@ -90,7 +90,7 @@ func (s *Store) checkKey(check string) error {
 	_, have := s.sealer.current()
 	return fmt.Errorf("the secret key in %s (key %s) does not open the secrets of %s (sealed with key %s): "+
 		"start with the key file that belongs to this database (--secret-key-file or TOKENDESK_SECRET_KEY_FILE)",
-		s.SecretKeyFile, have, s.path, kid)
+		s.SecretKeyFile, have, s.Where(), kid)
 }
 
 // sealClearSecrets seals every secret still in clear and records the key

@@ -171,5 +171,6 @@ func (s *Store) RotateSigningKey(ctx context.Context, m Mode) (*SigningKey, erro
 	if err != nil {
 		return nil, fmt.Errorf("rotate %s signing key: %w", m, err)
 	}
+	s.d.keysRotated(s)
 	return k, s.reloadKeys(ctx)
 }
