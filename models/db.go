@@ -188,12 +188,7 @@ func (s *Store) openRest(opts Options) error {
 
 // Where names the database for people: the SQLite file's path, or the
 // PostgreSQL URL without its password.
-func (s *Store) Where() string {
-	if pg, ok := s.d.(*postgresDialect); ok {
-		return RedactURL(pg.url)
-	}
-	return s.path
-}
+func (s *Store) Where() string { return s.d.where(s) }
 
 // Dialect names the database under the store: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.Name() }

@@ -20,6 +20,8 @@ type dialect interface {
 	// Name is "sqlite" or "postgres": the migrations folder, and what the
 	// operator is told.
 	Name() string
+	// where names the database for people, without secrets.
+	where(s *Store) string
 	// open connects and returns the writer and reader handles (the same
 	// pool on PostgreSQL).
 	open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, err error)

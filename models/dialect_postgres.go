@@ -59,6 +59,8 @@ func RedactURL(s string) string {
 
 func (*postgresDialect) Name() string { return "postgres" }
 
+func (d *postgresDialect) where(*Store) string { return RedactURL(d.url) }
+
 func (d *postgresDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, err error) {
 	where := RedactURL(d.url)
 	if _, err := pgx.ParseConfig(d.url); err != nil {

@@ -17,6 +17,8 @@ type sqliteDialect struct{}
 
 func (sqliteDialect) Name() string { return "sqlite" }
 
+func (sqliteDialect) where(s *Store) string { return s.path }
+
 func (sqliteDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, err error) {
 	registerDrivers()
 	w, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver, DSN: dsn(opts.Path, true)}), cfg)
