@@ -103,6 +103,14 @@ func TestMoveToPostgres(t *testing.T) {
 			t.Errorf("the trigger-kept tables are not last: %v", names)
 		}
 	})
+	t.Run("the triggers, disabled for the copy, are enabled again", func(t *testing.T) {
+		if !report.TriggersDisabled {
+			t.Error("the owner of the tables did not disable their triggers")
+		}
+		if n := disabledTriggers(t, url); n != 0 {
+			t.Errorf("%d triggers are disabled after the move", n)
+		}
+	})
 	t.Run("text PostgreSQL refuses is stored as the server stores it", func(t *testing.T) {
 		for _, m := range report.Tables {
 			if want := int64(map[string]int{"attempts": 1}[m.Name]); m.Replaced != want {
@@ -355,4 +363,81 @@ func storable(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// TestMoveToPostgresAsAUserThatDoesNotOwnTheTables moves into tables
+// another role made (a migration run by the owner, the move by the app's
+// role): the triggers cannot be disabled, so they fire, and the tables they
+// keep still end as the source's.
+func TestMoveToPostgresAsAUserThatDoesNotOwnTheTables(t *testing.T) {
+	skipUnlessPostgres(t)
+	ctx := context.Background()
+	f := modelstest.FilledSQLite(t, 6)
+	url := modelstest.Database(t)
+	s, err := models.Open(models.Options{Path: url, SecretKeyFile: f.KeyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	owner, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	var schema string
+	if err := owner.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	role := "mover_" + schema
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE, CREATE ON SCHEMA " + schema + " TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + schema + " TO " + role,
+	} {
+		if _, err := owner.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		owner, err := pgx.Connect(context.Background(), url)
+		if err != nil {
+			return
+		}
+		defer owner.Close(context.Background())
+		owner.Exec(context.Background(), "DROP OWNED BY "+role)
+		owner.Exec(context.Background(), "DROP ROLE "+role)
+	})
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asMover := strings.Replace(url, "://"+cfg.User+"@", "://"+role+"@", 1)
+	r, err := models.MoveToPostgres(ctx, models.MoveOptions{From: f.Path, To: asMover, SecretKeyFile: f.KeyFile})
+	if err != nil {
+		t.Fatalf("move: %v", err)
+	}
+	if r.TriggersDisabled {
+		t.Error("the triggers were disabled by a role that does not own the tables")
+	}
+	compareTables(t, f.Path, url)
+	if n := disabledTriggers(t, url); n != 0 {
+		t.Errorf("%d triggers are disabled after the move", n)
+	}
+}
+
+// disabledTriggers counts the target's own triggers that are not enabled.
+func disabledTriggers(t *testing.T, url string) int {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT COUNT(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND t.tgenabled <> 'O'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
