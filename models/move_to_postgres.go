@@ -385,6 +385,12 @@ func copyAll(ctx context.Context, src *source, conn *pgx.Conn, where string, k *
 	if err != nil {
 		return fmt.Errorf("disable the triggers on PostgreSQL at %s: %w", where, err)
 	}
+	var indexes []string
+	if report.TriggersDisabled { // the owner: the same right lets it drop indexes
+		if indexes, err = dropPlainIndexes(ctx, tx); err != nil {
+			return fmt.Errorf("set the indexes aside on PostgreSQL at %s: %w", where, err)
+		}
+	}
 	// What Open wrote goes: children first.
 	for i := len(order) - 1; i >= 0; i-- {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+pgx.Identifier{order[i]}.Sanitize()); err != nil {
@@ -405,6 +411,17 @@ func copyAll(ctx context.Context, src *source, conn *pgx.Conn, where string, k *
 		report.Tables = append(report.Tables, moved)
 		if copied != nil {
 			copied(moved)
+		}
+	}
+	// Built once from the copied rows, an index is sorted in one pass;
+	// kept during the copy, each row would go into each index at a random
+	// place (ids and hashes are random).
+	if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		return err
+	}
+	for _, def := range indexes {
+		if _, err := tx.Exec(ctx, def); err != nil {
+			return fmt.Errorf("build the index %s on PostgreSQL at %s: %w", def, where, err)
 		}
 	}
 	if report.TriggersDisabled {
@@ -585,6 +602,40 @@ func setUserTriggers(ctx context.Context, tx pgx.Tx, tables []string, enable boo
 	}
 	_, err = tx.Exec(ctx, "RELEASE SAVEPOINT triggers")
 	return true, err
+}
+
+// dropPlainIndexes drops the indexes of the current schema that back no
+// constraint (primary keys and unique constraints stay: foreign keys need
+// them) and returns the statements that make them again, as PostgreSQL
+// itself writes them.
+func dropPlainIndexes(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT quote_ident(i.relname), pg_get_indexdef(i.oid)
+		FROM pg_index x
+		JOIN pg_class i ON i.oid = x.indexrelid
+		JOIN pg_class t ON t.oid = x.indrelid
+		JOIN pg_namespace n ON n.oid = t.relnamespace
+		WHERE n.nspname = current_schema()
+		AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+		ORDER BY i.relname`)
+	if err != nil {
+		return nil, err
+	}
+	type index struct{ name, def string }
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (index, error) {
+		var ix index
+		return ix, r.Scan(&ix.name, &ix.def)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var defs []string
+	for _, ix := range found {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+ix.name); err != nil {
+			return nil, err
+		}
+		defs = append(defs, ix.def)
+	}
+	return defs, nil
 }
 
 // copyTable streams one table from the source into the target with COPY.

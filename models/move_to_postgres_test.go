@@ -111,6 +111,18 @@ func TestMoveToPostgres(t *testing.T) {
 			t.Errorf("%d triggers are disabled after the move", n)
 		}
 	})
+	t.Run("the indexes, built after the copy, are those Open makes", func(t *testing.T) {
+		fresh := modelstest.Database(t)
+		s, err := models.Open(models.Options{Path: fresh, SecretKeyFile: filepath.Join(t.TempDir(), "fresh.key")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		got, want := indexDefs(t, url), indexDefs(t, fresh)
+		if len(want) < 30 || !slices.Equal(got, want) {
+			t.Errorf("indexes after the move:\n%s\nOpen makes:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
 	t.Run("text PostgreSQL refuses is stored as the server stores it", func(t *testing.T) {
 		for _, m := range report.Tables {
 			if want := int64(map[string]int{"attempts": 1}[m.Name]); m.Replaced != want {
@@ -423,6 +435,27 @@ func TestMoveToPostgresAsAUserThatDoesNotOwnTheTables(t *testing.T) {
 	if n := disabledTriggers(t, url); n != 0 {
 		t.Errorf("%d triggers are disabled after the move", n)
 	}
+}
+
+// indexDefs are the definitions of the indexes of the URL's schema,
+// without the schema's name.
+func indexDefs(t *testing.T, url string) []string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), `SELECT replace(indexdef, current_schema() || '.', '')
+		FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return defs
 }
 
 // disabledTriggers counts the target's own triggers that are not enabled.
