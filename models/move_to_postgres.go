@@ -349,8 +349,8 @@ func targetTables(ctx context.Context, q queryer) (map[string]bool, error) {
 	return out, nil
 }
 
-// targetColumn is a column of the target and how a SQLite value becomes
-// its value.
+// targetColumn is a column of the target and its type, which says what a
+// SQLite value becomes (rowSource.convert).
 type targetColumn struct {
 	name, typ string
 }
@@ -376,6 +376,10 @@ func copyAll(ctx context.Context, src *source, conn *pgx.Conn, where string, k *
 	}
 	if err := sameTables(ctx, src, columns); err != nil {
 		return err
+	}
+	keys, err := primaryKeys(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("read the primary keys of PostgreSQL at %s: %w", where, err)
 	}
 	order, err := foreignKeyOrder(ctx, tx, src.tables)
 	if err != nil {
@@ -404,7 +408,7 @@ func copyAll(ctx context.Context, src *source, conn *pgx.Conn, where string, k *
 				return fmt.Errorf("empty %s on PostgreSQL at %s: %w", t, where, err)
 			}
 		}
-		moved, err := copyTable(ctx, src, tx, t, columns[t])
+		moved, err := copyTable(ctx, src, tx, t, columns[t], keys[t])
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", t, err)
 		}
@@ -639,14 +643,16 @@ func dropPlainIndexes(ctx context.Context, tx pgx.Tx) ([]string, error) {
 }
 
 // copyTable streams one table from the source into the target with COPY.
-func copyTable(ctx context.Context, src *source, tx pgx.Tx, table string, cols []targetColumn) (MovedTable, error) {
+func copyTable(ctx context.Context, src *source, tx pgx.Tx, table string, cols []targetColumn, pk []string) (MovedTable, error) {
 	names := make([]string, len(cols))
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.name
 		quoted[i] = `"` + c.name + `"`
 	}
-	rows, err := src.conn.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+` FROM "`+table+`"`)
+	// In primary key order, each row goes at the end of the key's index
+	// instead of at a random place (ids are random).
+	rows, err := src.conn.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+` FROM "`+table+`"`+orderBy(pk))
 	if err != nil {
 		return MovedTable{}, fmt.Errorf("read from %s: %w", src.path, err)
 	}
@@ -660,6 +666,42 @@ func copyTable(ctx context.Context, src *source, tx pgx.Tx, table string, cols [
 		return MovedTable{}, err
 	}
 	return MovedTable{Name: table, Rows: n, Replaced: r.replaced}, nil
+}
+
+// primaryKeys are the primary key columns of each table, in key order.
+func primaryKeys(ctx context.Context, tx pgx.Tx) (map[string][]string, error) {
+	rows, err := tx.Query(ctx, `SELECT t.relname, a.attname
+		FROM pg_index x
+		JOIN pg_class t ON t.oid = x.indrelid
+		JOIN pg_namespace n ON n.oid = t.relnamespace
+		JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, pos) ON true
+		JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+		WHERE x.indisprimary AND n.nspname = current_schema()
+		ORDER BY t.relname, k.pos`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var t, c string
+		if err := rows.Scan(&t, &c); err != nil {
+			return nil, err
+		}
+		out[t] = append(out[t], c)
+	}
+	return out, rows.Err()
+}
+
+func orderBy(cols []string) string {
+	if len(cols) == 0 {
+		return ""
+	}
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = `"` + c + `"`
+	}
+	return " ORDER BY " + strings.Join(quoted, ", ")
 }
 
 // rowSource hands SQLite's rows to COPY, each value turned into the target
