@@ -41,12 +41,13 @@ Usage:
   tokendesk secret-key rotate                   reseal secrets under a new master key
   tokendesk backup OUT.db                       consistent copy while the server runs
   tokendesk check [--quick]                     integrity check of the database
+  tokendesk migrate-to POSTGRES_URL             copy this SQLite database into an empty PostgreSQL one
 
 Every command takes --db (TOKENDESK_DB) and --secret-key-file (TOKENDESK_SECRET_KEY_FILE). Run "tokendesk serve -h" for all settings.
 `
 
 // commands are the subcommands Main knows, for finding one after global flags.
-var commands = map[string]bool{"serve": true, "apikey": true, "operator": true, "secret-key": true, "backup": true, "check": true, "help": true}
+var commands = map[string]bool{"serve": true, "apikey": true, "operator": true, "secret-key": true, "backup": true, "check": true, "migrate-to": true, "help": true}
 
 // Main runs the command in args and returns the process exit code.
 func (cli *CLI) Main(ctx context.Context, args []string) int {
@@ -65,6 +66,8 @@ func (cli *CLI) Main(ctx context.Context, args []string) int {
 		err = cli.backup(ctx, args)
 	case "check":
 		err = cli.check(ctx, args)
+	case "migrate-to":
+		err = cli.migrateTo(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(cli.Stdout, usage)
 		return 0
