@@ -110,8 +110,8 @@ func Open(opts Options) (*Store, error) {
 	switch {
 	case opts.URL != "":
 		if opts.SecretKeyFile == "" {
-			return nil, fmt.Errorf("on PostgreSQL the master key file must be named (--secret-key-file or TOKENDESK_SECRET_KEY_FILE), " +
-				"the same file for every instance")
+			return nil, fmt.Errorf("--secret-key-file (TOKENDESK_SECRET_KEY_FILE) is required on PostgreSQL: " +
+				"name the master key file, the same file for every instance (the first start creates it)")
 		}
 		d = &postgresDialect{url: opts.URL}
 	case opts.Path == "":

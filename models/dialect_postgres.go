@@ -62,13 +62,16 @@ func (*postgresDialect) Name() string { return "postgres" }
 func (d *postgresDialect) where(*Store) string { return RedactURL(d.url) }
 
 func (d *postgresDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, err error) {
+	// The errors here name the setting and never the password, and wrap
+	// nothing: the caller's sentence is the one to show, not a 503.
 	where := RedactURL(d.url)
 	if _, err := pgx.ParseConfig(d.url); err != nil {
-		return nil, nil, fmt.Errorf("the PostgreSQL URL %s does not parse: %w", where, err)
+		return nil, nil, fmt.Errorf("--db (TOKENDESK_DB) is not a PostgreSQL URL that parses: %s; "+
+			"the form is postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=verify-full", where)
 	}
 	db, err := gorm.Open(postgres.New(postgres.Config{DSN: d.url}), cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open PostgreSQL %s: %w", where, err)
+		return nil, nil, fmt.Errorf("--db (TOKENDESK_DB): cannot reach the PostgreSQL server at %s: %v", where, err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -81,7 +84,7 @@ func (d *postgresDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, e
 	defer cancel()
 	if err := sqlDB.QueryRowContext(ctx, "SELECT current_schema()").Scan(&d.schema); err != nil {
 		sqlDB.Close()
-		return nil, nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", where, err)
+		return nil, nil, fmt.Errorf("--db (TOKENDESK_DB): cannot reach the PostgreSQL server at %s: %v", where, err)
 	}
 	d.instance = randomHex(rand.Reader, 8)
 	return db, db, nil
