@@ -81,9 +81,9 @@ func (s *Store) LoadDashboard(ctx context.Context, mode Mode) (*Dashboard, error
 		mode, ms(d.HourStart)).Scan(&d.Retrying24h).Error; err != nil {
 		return nil, fmt.Errorf("count retrying deliveries: %w", err)
 	}
-	err = db.Raw(`SELECT COUNT(*) AS endpoints,
+	err = scanRow(db.Raw(`SELECT COUNT(*) AS endpoints,
 		COALESCE(SUM(CASE WHEN failing_since IS NOT NULL OR disabled_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing
-		FROM webhook_endpoints WHERE mode = ? AND deleted_at IS NULL`, mode).Row().Scan(&d.Endpoints, &d.FailingEndpoints)
+		FROM webhook_endpoints WHERE mode = ? AND deleted_at IS NULL`, mode), &d.Endpoints, &d.FailingEndpoints)
 	if err != nil {
 		return nil, fmt.Errorf("count endpoints: %w", err)
 	}

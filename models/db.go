@@ -305,3 +305,25 @@ func (s *Store) applyMigration(ctx context.Context, db *sql.DB, version int, nam
 	}
 	return tx.Commit()
 }
+
+// scanRow runs a query built on db that returns at most one row and scans
+// it into dest; sql.ErrNoRows when there is none. GORM's Row() hands back
+// an empty *sql.Row, which panics in Scan, when preparing the statement
+// fails (a dropped connection), so queries go through Rows() instead.
+func scanRow(db *gorm.DB, dest ...any) error {
+	rows, err := db.Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}

@@ -42,11 +42,11 @@ func (s *Store) CountRecoverableIn(ctx context.Context, mode Mode, endpointID st
 	if _, err := getEndpoint(db, mode, endpointID); err != nil {
 		return out, err
 	}
-	err := db.Raw(`SELECT COUNT(*) FROM deliveries WHERE endpoint_id = ? AND status = 'FAILED' AND created_at >= ?`,
-		endpointID, ms(scope.Since)).Row().Scan(&out.Failed)
+	err := scanRow(db.Raw(`SELECT COUNT(*) FROM deliveries WHERE endpoint_id = ? AND status = 'FAILED' AND created_at >= ?`,
+		endpointID, ms(scope.Since)), &out.Failed)
 	if err == nil && scope.Retrying {
-		err = db.Raw(`SELECT COUNT(*) FROM deliveries WHERE endpoint_id = ? AND `+retryingCond+` AND created_at >= ?
-			AND manual_pending = FALSE`, endpointID, ms(scope.Since)).Row().Scan(&out.Retrying)
+		err = scanRow(db.Raw(`SELECT COUNT(*) FROM deliveries WHERE endpoint_id = ? AND `+retryingCond+` AND created_at >= ?
+			AND manual_pending = FALSE`, endpointID, ms(scope.Since)), &out.Retrying)
 	}
 	if err != nil {
 		return out, fmt.Errorf("count recoverable deliveries of %s: %w", endpointID, err)
@@ -111,7 +111,7 @@ func (s *Store) RecoverIn(ctx context.Context, mode Mode, endpointID string, sco
 // as the endpoint_last_failure trigger keeps it.
 func lastFailure(db *gorm.DB, endpointID string) (*time.Time, error) {
 	var at sql.NullInt64
-	if err := db.Raw(`SELECT last_failure_at FROM webhook_endpoints WHERE id = ?`, endpointID).Row().Scan(&at); err != nil {
+	if err := scanRow(db.Raw(`SELECT last_failure_at FROM webhook_endpoints WHERE id = ?`, endpointID), &at); err != nil {
 		return nil, err
 	}
 	return msTime(at), nil

@@ -86,7 +86,7 @@ const sqlNextDueExcept = `SELECT next_attempt_at FROM deliveries WHERE status = 
 // that their due backlog does not wake it for nothing.
 func (s *Store) NextDueAtExcept(ctx context.Context, endpointIDs []string) (*time.Time, error) {
 	var next sql.NullInt64
-	err := s.read(ctx).Raw(s.d.gormSQL(sqlNextDueExcept), ms(s.Now()), jsonList(endpointIDs)).Row().Scan(&next)
+	err := scanRow(s.read(ctx).Raw(s.d.gormSQL(sqlNextDueExcept), ms(s.Now()), jsonList(endpointIDs)), &next)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("read next due delivery: %w", err)
 	}
@@ -102,8 +102,7 @@ func (s *Store) NextDueAtExcept(ctx context.Context, endpointIDs []string) (*tim
 func (s *Store) DeliveryBacklog(ctx context.Context) (*Backlog, error) {
 	var b Backlog
 	var n int64
-	err := s.read(ctx).Raw(`SELECT COUNT(*) FROM deliveries WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL`).
-		Row().Scan(&n)
+	err := scanRow(s.read(ctx).Raw(`SELECT COUNT(*) FROM deliveries WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL`), &n)
 	if err != nil {
 		return nil, fmt.Errorf("count pending deliveries: %w", err)
 	}

@@ -56,7 +56,7 @@ func (s *Store) WebhookHealth(ctx context.Context, mode Mode, endpointID string)
 	// endpoint is checked to be mode's once, and its deliveries are all of
 	// its mode.
 	var lastSuccess sql.NullInt64
-	err := db.Raw(`SELECT last_success_at FROM webhook_endpoints WHERE id = ? AND mode = ?`, endpointID, mode).Row().Scan(&lastSuccess)
+	err := scanRow(db.Raw(`SELECT last_success_at FROM webhook_endpoints WHERE id = ? AND mode = ?`, endpointID, mode), &lastSuccess)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("webhook", endpointID)
 	}
@@ -76,8 +76,8 @@ func (s *Store) WebhookHealth(ctx context.Context, mode Mode, endpointID string)
 		{DeliveryPending, "AND " + statusIs(DeliveryPending), &h.Pending},
 		{DeliveryRetrying, "AND " + retryingCond, &h.Retrying},
 	} {
-		err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE endpoint_id = ? `+c.cond+` AND created_at >= ? LIMIT ?) AS capped`,
-			endpointID, since, healthCountCap).Row().Scan(c.into)
+		err := scanRow(db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE endpoint_id = ? `+c.cond+` AND created_at >= ? LIMIT ?) AS capped`,
+			endpointID, since, healthCountCap), c.into)
 		if err != nil {
 			return nil, fmt.Errorf("count %s deliveries of %s: %w", c.what, endpointID, err)
 		}

@@ -49,7 +49,7 @@ func (d *postgresDialect) syncClock(s *Store) {
 	defer cancel()
 	before := time.Now()
 	var dbMS int64
-	err := s.R.WithContext(ctx).Raw("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint").Row().Scan(&dbMS)
+	err := scanRow(s.R.WithContext(ctx).Raw("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint"), &dbMS)
 	if err != nil {
 		return // keep the last offset; the next tick tries again
 	}
