@@ -24,12 +24,22 @@ const (
 	notifyChannel = "tokendesk"
 )
 
+// listenReadyWait bounds how long Open waits for the listening connection:
+// an instance should hear the others from the moment it serves, but a slow
+// LISTEN must not stop it from starting (the poll covers the gap).
+const listenReadyWait = 5 * time.Second
+
 func (d *postgresDialect) started(s *Store) {
 	d.stopBG = make(chan struct{})
 	d.syncClock(s)
+	ready := make(chan struct{})
 	d.bgDone.Add(2)
 	go d.clockLoop(s)
-	go d.listen(s)
+	go d.listen(s, ready)
+	select {
+	case <-ready:
+	case <-time.After(listenReadyWait):
+	}
 }
 
 func (d *postgresDialect) stop(*Store) {
@@ -109,7 +119,7 @@ func (d *postgresDialect) notify(s *Store, kind string) {
 // listen holds one connection of its own on LISTEN, reconnecting when it
 // drops, and wakes this instance for what other instances announce. The
 // dispatcher's poll stays as the backstop for notices lost meanwhile.
-func (d *postgresDialect) listen(s *Store) {
+func (d *postgresDialect) listen(s *Store, ready chan struct{}) {
 	defer d.bgDone.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -118,8 +128,8 @@ func (d *postgresDialect) listen(s *Store) {
 		cancel()
 	}()
 	wait := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := d.listenOnce(ctx, s)
+	for first := true; ctx.Err() == nil; first = false {
+		err := d.listenOnce(ctx, s, first, ready)
 		if ctx.Err() != nil {
 			return
 		}
@@ -133,7 +143,10 @@ func (d *postgresDialect) listen(s *Store) {
 	}
 }
 
-func (d *postgresDialect) listenOnce(ctx context.Context, s *Store) error {
+// listenOnce listens until the connection fails. ready is closed once the
+// first LISTEN holds; after a reconnection, anything queued while no one
+// listened is found by a look at once.
+func (d *postgresDialect) listenOnce(ctx context.Context, s *Store, first bool, ready chan struct{}) error {
 	conn, err := pgx.Connect(ctx, d.url)
 	if err != nil {
 		return err
@@ -142,8 +155,14 @@ func (d *postgresDialect) listenOnce(ctx context.Context, s *Store) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return err
 	}
-	// Anything queued while no one listened is found by a look now.
-	s.wakeDispatcher()
+	select {
+	case <-ready:
+	default:
+		close(ready)
+	}
+	if !first {
+		s.wakeDispatcher()
+	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {

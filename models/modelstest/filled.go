@@ -62,8 +62,18 @@ func FilledSQLite(tb testing.TB, users int) *Filled {
 	must("confirm two-factor", err)
 	_, err = s.StartLoginChallenge(ctx, op, "/users")
 	must("start a login challenge", err)
-	_, _, err = s.CreateSession(ctx, op, "192.0.2.1", "test", time.Hour)
+	_, sess, err := s.CreateSession(ctx, op, "192.0.2.1", "test", time.Hour)
 	must("create a session", err)
+	// A form's result waiting for its redirect, and a wrong password
+	// counted: short-lived, but rows all the same.
+	_, err = s.PutOnce(ctx, models.OnceEntry{SessionID: sess.ID, FlashKind: "ok", FlashText: "Created",
+		SecretType: "string", Secret: []byte(`"a secret shown once"`), ExpiresAt: s.Now().Add(10 * time.Minute)})
+	must("put a show-once entry", err)
+	keys := []models.ThrottleKey{{Key: "e|192.0.2.1|admin@example.com", Free: 3}}
+	_, err = s.BeginLoginTry(ctx, keys)
+	must("begin a sign-in try", err)
+	_, err = s.FailLoginTry(ctx, keys)
+	must("fail a sign-in try", err)
 	_, err = s.CreateOperator(ctx, "Support@Example.com", f.Password, models.RoleSupport)
 	must("create operator", err)
 	_, err = s.DisableOperator(ctx, "Support@Example.com")
