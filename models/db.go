@@ -161,12 +161,7 @@ func (s *Store) openRest(opts Options) error {
 	if err != nil {
 		return err
 	}
-	if s.d.Name() == "sqlite" {
-		if err := s.quickCheck(ctx); err != nil {
-			return err
-		}
-	}
-	err = s.d.setup(ctx, db, func() error {
+	err = s.d.setup(ctx, s, db, func() error {
 		if err := s.migrate(ctx); err != nil {
 			return err
 		}

@@ -31,10 +31,11 @@ type dialect interface {
 	statement(sqlite string) string
 	// gormSQL gives this database's text for a statement passed to GORM.
 	gormSQL(sqlite string) string
-	// setup runs fn (migrations, tenant id, master key check, signing
-	// keys) so that instances starting together on one database run it one
-	// after the other.
-	setup(ctx context.Context, db *sql.DB, fn func() error) error
+	// setup checks the database is fit to start on, then runs fn
+	// (migrations, tenant id, master key check, signing keys) so that
+	// instances starting together on one database run it one after the
+	// other.
+	setup(ctx context.Context, s *Store, db *sql.DB, fn func() error) error
 	// started runs what the database needs in the background once the
 	// store is open (SQLite's checkpoints; PostgreSQL's clock and
 	// notifications); stop ends it.

@@ -111,7 +111,7 @@ func (*postgresDialect) gormSQL(q string) string {
 // setup holds a session-level advisory lock, keyed by the schema, on one
 // connection while fn runs on the pool: a second instance starting at the
 // same moment waits, then finds the schema, tenant id and keys made.
-func (d *postgresDialect) setup(ctx context.Context, db *sql.DB, fn func() error) error {
+func (d *postgresDialect) setup(ctx context.Context, _ *Store, db *sql.DB, fn func() error) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err

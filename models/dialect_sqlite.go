@@ -55,9 +55,15 @@ func (sqliteDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, err er
 func (sqliteDialect) statement(q string) string { return q }
 func (sqliteDialect) gormSQL(q string) string   { return q }
 
-// setup needs no lock of its own: every write takes the file's write lock
-// (BEGIN IMMEDIATE), and each step checks before it creates.
-func (sqliteDialect) setup(_ context.Context, _ *sql.DB, fn func() error) error { return fn() }
+// setup refuses a damaged file (SQLite's quick check), and needs no lock of
+// its own: every write takes the file's write lock (BEGIN IMMEDIATE), and
+// each step checks before it creates.
+func (sqliteDialect) setup(ctx context.Context, s *Store, _ *sql.DB, fn func() error) error {
+	if err := s.quickCheck(ctx); err != nil {
+		return err
+	}
+	return fn()
+}
 
 func (sqliteDialect) started(s *Store) {
 	s.stopCheckpoints = make(chan struct{})
