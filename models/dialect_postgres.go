@@ -73,7 +73,13 @@ func (d *postgresDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, e
 		return nil, nil, fmt.Errorf("--db (TOKENDESK_DB) is not a PostgreSQL URL that parses: %s; "+
 			"the form is postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=verify-full", where)
 	}
-	db, err := gorm.Open(postgres.New(postgres.Config{DSN: d.url}), cfg)
+	// pgx prepares and caches each statement per connection by itself.
+	// GORM's own prepared statements on top prepare on the pool, which
+	// needs a free connection while transactions hold the rest: measured
+	// as a deadlock with 100 concurrent sign-ins.
+	pgCfg := *cfg
+	pgCfg.PrepareStmt = false
+	db, err := gorm.Open(postgres.New(postgres.Config{DSN: d.url}), &pgCfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--db (TOKENDESK_DB): cannot reach the PostgreSQL server at %s: %v", where, err)
 	}

@@ -62,15 +62,20 @@ func (k *keyRing) lookup(kid string) (*SigningKey, bool) {
 
 func (k *keyRing) age() time.Duration { return time.Since(time.Unix(0, k.loadedAt.Load())) }
 
-// signingKey is the mode's current key, the ring read again first when it
-// is older than refreshEvery. Only one caller reads it; the others sign
-// with the copy they have, which still verifies everywhere.
+// signingKey is the mode's current key. When the ring is older than
+// refreshEvery it is read again beside the caller, which signs with the
+// copy it has (that still verifies everywhere): signing runs inside write
+// transactions, and reading on another connection from inside one could
+// wait for a pool that those very transactions hold (PostgreSQL's one pool;
+// measured as a deadlock with 100 sign-ins at once).
 func (s *Store) signingKey(m Mode) (*SigningKey, bool) {
 	if s.keys.age() > s.keys.refreshEvery && s.keys.reloading.TryLock() {
-		if s.keys.age() > s.keys.refreshEvery {
-			_ = s.reloadKeysLocked(context.Background()) // on failure the old copy serves until the next try
-		}
-		s.keys.reloading.Unlock()
+		go func() {
+			defer s.keys.reloading.Unlock()
+			if s.keys.age() > s.keys.refreshEvery {
+				_ = s.reloadKeysLocked(context.Background()) // on failure the old copy serves until the next try
+			}
+		}()
 	}
 	return s.keys.signer(m)
 }
