@@ -56,18 +56,22 @@ func (s *Store) GetEvent(ctx context.Context, mode Mode, id string) (*EventDetai
 // ListEvents returns one page of mode's events, newest first.
 func (s *Store) ListEvents(ctx context.Context, mode Mode, f EventFilter) (*EventPage, error) {
 	f.Size = pageSize(f.Size, DefaultPageSize)
-	q := s.read(ctx).Model(&Event{}).Scopes(ScopeMode(mode))
+	var evs []Event
+	if err := eventListQuery(s.read(ctx), mode, f).Find(&evs).Error; err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	page := &EventPage{}
+	page.Items, page.NextCursor = cutPage(evs, f.Size, func(e *Event) (time.Time, string) { return e.CreatedAt, e.ID })
+	return page, nil
+}
+
+func eventListQuery(db *gorm.DB, mode Mode, f EventFilter) *gorm.DB {
+	q := db.Model(&Event{}).Scopes(ScopeMode(mode))
 	if f.Type != nil {
 		q = q.Where("type = ?", *f.Type)
 	}
 	if f.UserID != nil {
 		q = q.Where("user_id = ?", *f.UserID)
 	}
-	var evs []Event
-	if err := newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size).Find(&evs).Error; err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	page := &EventPage{}
-	page.Items, page.NextCursor = cutPage(evs, f.Size, func(e *Event) (time.Time, string) { return e.CreatedAt, e.ID })
-	return page, nil
+	return newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)
 }

@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,22 +13,39 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for making the schema
 
 	"tokendesk/models"
 )
 
-// benchUsers is how many users the console benchmark's database holds.
-const benchUsers = 1_000_000
-
-// BenchmarkConsolePages measures the console's pages over a database of a
-// million users (with a metadata pair each), 100,000 tokens and 30,000
-// deliveries in the last day. Filling takes a minute or two; set
-// TOKENDESK_BENCH_DB=/path/file.db to keep the database between runs:
+// BenchmarkConsolePages measures the console's pages over a database of
+// TOKENDESK_BENCH_USERS users (a million when unset; with a metadata pair
+// each), tokens for the newest 100,000 sandbox users and 30,000 deliveries
+// in the last day. TOKENDESK_BENCH_DB keeps the database between runs: a
+// SQLite file, or a postgres:// URL whose search_path names the schema
+// (created when missing; the master key file is kept in the temporary
+// directory under a name taken from the URL):
 //
 //	TOKENDESK_BENCH_DB=/tmp/console-bench.db go test ./web/ -run '^$' -bench ConsolePages -benchtime 200x
+//	TOKENDESK_BENCH_USERS=1000 TOKENDESK_BENCH_DB='postgres://…/db?search_path=bench1k' go test ./web/ -run '^$' -bench ConsolePages
+//
+// Filling a million users takes a minute or two on SQLite; on PostgreSQL
+// the rows are made by the server (INSERT … SELECT generate_series).
 func BenchmarkConsolePages(b *testing.B) {
+	users := 1_000_000
+	if v := os.Getenv("TOKENDESK_BENCH_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 {
+			b.Fatalf("TOKENDESK_BENCH_USERS=%q: want a number of users, at least 100", v)
+		}
+		users = n
+	}
 	path := os.Getenv("TOKENDESK_BENCH_DB")
 	if path == "" {
 		path = filepath.Join(b.TempDir(), "bench.db")
@@ -34,6 +53,14 @@ func BenchmarkConsolePages(b *testing.B) {
 	cfg := DefaultConfig()
 	cfg.DBPath, cfg.TenantID, cfg.RateLimit = path, "acme", 0
 	cfg.AdminEmail, cfg.AdminPassword = testAdminEmail, testAdminPassword
+	onPostgres := strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
+	if onPostgres {
+		keyFile, err := benchPostgresSchema(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.SecretKeyFile = keyFile
+	}
 	a, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
@@ -41,13 +68,17 @@ func BenchmarkConsolePages(b *testing.B) {
 	defer a.store.Close()
 	ctx := context.Background()
 	var have int64
-	a.store.R.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT ?)", benchUsers).Scan(&have)
-	if have < benchUsers {
+	a.store.R.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT ?) AS u", users).Scan(&have)
+	if have < int64(users) {
 		start := time.Now()
-		if err := fillBenchDB(ctx, a.store, int(have)); err != nil {
+		fill := fillBenchDB
+		if onPostgres {
+			fill = fillBenchPostgres
+		}
+		if err := fill(ctx, a.store, int(have), users); err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("filled %d users in %s", benchUsers, time.Since(start).Round(time.Millisecond))
+		b.Logf("filled %d users in %s", users, time.Since(start).Round(time.Millisecond))
 	}
 	c := a.client(b)
 	c.signIn(testAdminEmail, testAdminPassword)
@@ -104,10 +135,10 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 }
 
-// fillBenchDB adds users from `from` up to benchUsers with raw prepared
-// inserts in large transactions, which is far faster than the store's
+// fillBenchDB adds users from `from` up to n with raw prepared inserts in
+// large transactions on SQLite, which is far faster than the store's
 // one-transaction-per-user path.
-func fillBenchDB(ctx context.Context, s *models.Store, from int) error {
+func fillBenchDB(ctx context.Context, s *models.Store, from, n int) error {
 	db, err := s.W.DB()
 	if err != nil {
 		return err
@@ -115,8 +146,8 @@ func fillBenchDB(ctx context.Context, s *models.Store, from int) error {
 	now := time.Now().UTC()
 	span := 365 * 24 * time.Hour
 	const batch = 50_000
-	for lo := from; lo < benchUsers; lo += batch {
-		hi := min(lo+batch, benchUsers)
+	for lo := from; lo < n; lo += batch {
+		hi := min(lo+batch, n)
 		if err := inTx(ctx, db, func(tx *sql.Tx) error {
 			users, err := tx.PrepareContext(ctx, "INSERT INTO users(id, mode, external_metadata, created_at) VALUES (?, ?, ?, ?)")
 			if err != nil {
@@ -138,15 +169,15 @@ func fillBenchDB(ctx context.Context, s *models.Store, from int) error {
 					mode = models.Production
 				}
 				value := fmt.Sprintf("crm-%09d", i)
-				created := now.Add(-span + time.Duration(i)*span/benchUsers).UnixMilli()
+				created := now.Add(-span + time.Duration(i)*span/time.Duration(n)).UnixMilli()
 				if _, err := users.ExecContext(ctx, id, mode, `{"crm":"`+value+`"}`, created); err != nil {
 					return err
 				}
 				if _, err := md.ExecContext(ctx, id, mode, value); err != nil {
 					return err
 				}
-				if i >= benchUsers-100_000 && mode == models.Sandbox {
-					issued := now.Add(-time.Duration(benchUsers-i) * time.Second)
+				if i >= n-100_000 && mode == models.Sandbox {
+					issued := now.Add(-time.Duration(n-i) * time.Second)
 					if _, err := toks.ExecContext(ctx, fmt.Sprintf("tk-%032x", i), id, fmt.Sprintf("%064x", i),
 						issued.UnixMilli(), issued.Add(5*time.Hour).UnixMilli()); err != nil {
 						return err
@@ -180,7 +211,7 @@ func fillBenchDB(ctx context.Context, s *models.Store, from int) error {
 		}
 		statuses := []string{models.DeliverySucceeded, models.DeliverySucceeded, models.DeliverySucceeded, models.DeliveryFailed, models.DeliveryPending}
 		for i := 0; i < 30_000; i++ {
-			id, user := fmt.Sprintf("%032x", i+1), fmt.Sprintf("acme-%032x", benchUsers-1-i)
+			id, user := fmt.Sprintf("%032x", i+1), fmt.Sprintf("acme-%032x", (n-1-i+n*30)%n)
 			at := now.Add(-time.Duration(i) * 24 * time.Hour / 30_000).UnixMilli()
 			if _, err := ev.ExecContext(ctx, id, user, at); err != nil {
 				return err
@@ -203,4 +234,122 @@ func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// benchPostgresSchema creates the schema the URL's search_path names when
+// it is missing and returns the master key file kept for that URL.
+func benchPostgresSchema(dbURL string) (keyFile string, err error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "", fmt.Errorf("TOKENDESK_BENCH_DB: %w", err)
+	}
+	schema := u.Query().Get("search_path")
+	if schema == "" {
+		return "", fmt.Errorf("TOKENDESK_BENCH_DB: name the benchmark's schema with search_path=")
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{schema}.Sanitize()); err != nil {
+		return "", fmt.Errorf("create the benchmark's schema: %w", err)
+	}
+	sum := sha256.Sum256([]byte(dbURL))
+	return filepath.Join(os.TempDir(), "tokendesk-bench-"+hex.EncodeToString(sum[:6])+".key"), nil
+}
+
+// fillBenchPostgres makes the same rows as fillBenchDB on the server, a
+// batch of users per INSERT … SELECT generate_series, with what the
+// store's triggers would derive from them written at the end: the users'
+// counters and the deliveries' hourly counts, counted from the rows. The
+// triggers are off meanwhile (session_replication_role): a million upserts
+// of one counter row in one transaction leave a chain of a million row
+// versions that every upsert walks.
+func fillBenchPostgres(ctx context.Context, s *models.Store, from, n int) error {
+	db, err := s.W.DB()
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC().UnixMilli()
+	span := int64(365 * 24 * time.Hour / time.Millisecond)
+	const batch = 200_000
+	inFillTx := func(fn func(tx *sql.Tx) error) error {
+		return inTx(ctx, db, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+				return err
+			}
+			return fn(tx)
+		})
+	}
+	for lo := from; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		err := inFillTx(func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO users(id, mode, external_metadata, created_at)
+				SELECT 'acme-' || lpad(to_hex(i), 32, '0'), CASE WHEN i % 10 = 9 THEN 'PRODUCTION' ELSE 'SANDBOX' END,
+					'{"crm":"crm-' || lpad(i::text, 9, '0') || '"}', $3::bigint - $4::bigint + i * $4::bigint / $5::bigint
+				FROM generate_series($1::bigint, $2::bigint - 1) AS i`, lo, hi, now, span, n); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO user_metadata(user_id, mode, key, value)
+				SELECT 'acme-' || lpad(to_hex(i), 32, '0'), CASE WHEN i % 10 = 9 THEN 'PRODUCTION' ELSE 'SANDBOX' END,
+					'crm', 'crm-' || lpad(i::text, 9, '0')
+				FROM generate_series($1::bigint, $2::bigint - 1) AS i`, lo, hi); err != nil {
+				return err
+			}
+			// The newest 100,000 users' sandbox tokens, one issued a second.
+			_, err := tx.ExecContext(ctx, `INSERT INTO link_tokens(id, mode, user_id, token_hash, kid, issued_by, issued_at, expires_at)
+				SELECT 'tk-' || lpad(to_hex(i), 32, '0'), 'SANDBOX', 'acme-' || lpad(to_hex(i), 32, '0'), lpad(to_hex(i), 64, '0'),
+					'k-bench', 'bench', $3::bigint - ($4::bigint - i) * 1000, $3::bigint - ($4::bigint - i) * 1000 + 5 * 3600000
+				FROM generate_series(GREATEST($1::bigint, $4::bigint - 100000), $2::bigint - 1) AS i WHERE i % 10 <> 9`, lo, hi, now, n)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("fill users %d..%d: %w", lo, hi, err)
+		}
+	}
+	// A day of deliveries to one endpoint, for the dashboard's counts and chart.
+	err = inFillTx(func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO counters(name, mode, value) SELECT 'users', mode, COUNT(*) FROM users GROUP BY mode
+				ON CONFLICT (name, mode) DO UPDATE SET value = excluded.value`,
+			`INSERT INTO webhook_endpoints(id, mode, name, url, secret, created_at, updated_at)
+				SELECT 'e0000000000000000000000000000000', 'SANDBOX', 'bench', 'https://example.com/hook', 's', $1::bigint, $1::bigint
+				WHERE NOT EXISTS (SELECT FROM deliveries)`,
+			`INSERT INTO events(id, mode, type, user_id, payload, created_at)
+				SELECT lpad(to_hex(i + 1), 32, '0'), 'SANDBOX', 'USER_CREATED', 'acme-' || lpad(to_hex((($2::bigint - 1 - i) % $2 + $2) % $2), 32, '0'),
+					'{}', $1::bigint - i * 86400000 / 30000
+				FROM generate_series(0::bigint, 29999) AS i WHERE NOT EXISTS (SELECT FROM deliveries)`,
+			`INSERT INTO deliveries(id, mode, endpoint_id, event_id, event_type, user_id, status, attempt_count, created_at, updated_at)
+				SELECT lpad(to_hex(i + 1), 32, '0'), 'SANDBOX', 'e0000000000000000000000000000000', lpad(to_hex(i + 1), 32, '0'),
+					'USER_CREATED', 'acme-' || lpad(to_hex((($2::bigint - 1 - i) % $2 + $2) % $2), 32, '0'),
+					(ARRAY['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'FAILED', 'PENDING'])[i % 5 + 1],
+					1, $1::bigint - i * 86400000 / 30000, $1::bigint - i * 86400000 / 30000
+				FROM generate_series(0::bigint, 29999) AS i WHERE NOT EXISTS (SELECT FROM deliveries)`,
+			`INSERT INTO delivery_hourly(mode, hour, succeeded, failed, pending)
+				SELECT mode, created_at - created_at % 3600000, COUNT(*) FILTER (WHERE status = 'SUCCEEDED'),
+					COUNT(*) FILTER (WHERE status = 'FAILED'), COUNT(*) FILTER (WHERE status = 'PENDING')
+				FROM deliveries GROUP BY 1, 2
+				ON CONFLICT (mode, hour) DO UPDATE SET succeeded = excluded.succeeded, failed = excluded.failed, pending = excluded.pending`,
+		} {
+			args := []any{now, n}
+			if !strings.Contains(q, "$2") {
+				args = args[:1]
+			}
+			if !strings.Contains(q, "$1") {
+				args = nil
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("%.60s…: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// What autovacuum would do in time: the planner's statistics and the
+	// visibility map that index-only scans need.
+	_, err = db.ExecContext(ctx, "VACUUM ANALYZE users, user_metadata, link_tokens, events, deliveries, delivery_hourly, counters")
+	return err
 }
