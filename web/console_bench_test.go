@@ -191,8 +191,8 @@ func fillBenchDB(ctx context.Context, s *models.Store, from, n int) error {
 	}
 	// A day of deliveries to one endpoint, for the dashboard's counts and chart.
 	return inTx(ctx, db, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM deliveries").Scan(&n); err != nil || n > 0 {
+		var deliveries int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM deliveries").Scan(&deliveries); err != nil || deliveries > 0 {
 			return err
 		}
 		ms := now.UnixMilli()
