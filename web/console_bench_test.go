@@ -89,6 +89,11 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 	someUser := page.Items[3].ID
 	deep := models.Cursor{At: time.Now().Add(-300 * 24 * time.Hour), ID: "acme-f"}.Encode()
+	// Values and dates that find as many users whatever the size: the
+	// middle user's value, the ten values that start like the
+	// three-quarter user's, a month of last spring.
+	middle, threeQuarters := fmt.Sprintf("crm-%09d", users/2), fmt.Sprintf("crm-%09d", users*3/4/10*10)
+	from, to := time.Now().AddDate(0, -8, 0).Format(time.DateOnly), time.Now().AddDate(0, -7, 0).Format(time.DateOnly)
 	tok, err := a.store.RefreshToken(ctx, models.Sandbox, someUser, "bench", 0)
 	if err != nil {
 		b.Fatal(err)
@@ -97,12 +102,12 @@ func BenchmarkConsolePages(b *testing.B) {
 		{"dashboard", "GET", "/", ""},
 		{"users first page", "GET", "/users", ""},
 		{"users deep cursor", "GET", "/users?cursor=" + url.QueryEscape(deep), ""},
-		{"users by metadata value", "GET", "/users?value=crm-000500000", ""},
-		{"users created between", "GET", "/users?from=2025-03-01&to=2025-03-31", ""},
+		{"users by metadata value", "GET", "/users?value=" + middle, ""},
+		{"users created between", "GET", "/users?from=" + from + "&to=" + to, ""},
 		{"user detail", "GET", "/users/" + someUser, ""},
-		{"search metadata value", "GET", "/search?q=crm-000750000", ""},
-		{"search metadata value in capitals", "GET", "/search?q=CRM-000750000", ""},
-		{"search start of metadata values", "GET", "/search?q=crm-00075000", ""},
+		{"search metadata value", "GET", "/search?q=" + threeQuarters, ""},
+		{"search metadata value in capitals", "GET", "/search?q=" + strings.ToUpper(threeQuarters), ""},
+		{"search start of metadata values", "GET", "/search?q=" + threeQuarters[:len(threeQuarters)-1], ""},
 		{"search e-mail nobody has", "GET", "/search?q=" + url.QueryEscape("maria.gonzalez@bigcorp.example"), ""},
 		{"search request id", "GET", "/search?q=0b7c3e0e-4c1f-4c59-9a0e-6f3c1b2a9d11", ""},
 		{"search raw token", "GET", "/search?q=" + url.QueryEscape(tok.AccessToken), ""},
