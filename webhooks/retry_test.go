@@ -364,7 +364,16 @@ func TestReceiverDownThenUp(t *testing.T) {
 	for range n {
 		ids[createUser(t, s, models.Sandbox).Event.ID] = true
 	}
-	time.Sleep(150 * time.Millisecond) // several rounds of refused connections
+	// Every delivery is refused at least once before the receiver comes up
+	// (a fixed sleep was too short on a loaded machine).
+	eventually(t, 10*time.Second, "not every delivery was tried while the receiver was down", func() bool {
+		for id := range ids {
+			if len(deliveryOf(t, s, models.Sandbox, id).Attempts) == 0 {
+				return false
+			}
+		}
+		return true
+	})
 
 	l, err = net.Listen("tcp", addr)
 	if err != nil {
