@@ -10,11 +10,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"tokendesk/models/modelstest"
 )
 
 // TestBackupWhileWriting copies the database with the command line while
 // the real server creates users as fast as it can, then serves the copy.
 func TestBackupWhileWriting(t *testing.T) {
+	modelstest.SkipOnPostgres(t, "tokendesk backup copies a SQLite file")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tokendesk.db")
 	srv := startBinary(t, db) // creates the database and its master key

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tokendesk/models/modelstest"
 )
 
 // binary is the real tokendesk, built once for the end-to-end tests.
@@ -118,6 +120,7 @@ func runCLI(t *testing.T, args ...string) string {
 }
 
 func TestReadmeWalkthrough(t *testing.T) {
+	modelstest.SkipOnPostgres(t, "the README's walkthrough runs on its default SQLite file")
 	db := filepath.Join(t.TempDir(), "tokendesk.db")
 	srv := startBinary(t, db)
 

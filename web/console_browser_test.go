@@ -16,12 +16,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"tokendesk/models"
+	"tokendesk/models/modelstest"
 )
 
 // findChromium finds the system browser on PATH. Without one the browser
 // tests fail under CI and are skipped, with the reason, elsewhere.
 func findChromium(t *testing.T) string {
 	t.Helper()
+	modelstest.SkipOnPostgres(t, "browser tests drive pages, the same on both databases; the SQLite run drives them")
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p

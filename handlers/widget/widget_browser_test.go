@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"tokendesk/models"
+	"tokendesk/models/modelstest"
 	"tokendesk/web"
 )
 
@@ -32,6 +33,7 @@ type browserEnv struct {
 
 func findChromium(t *testing.T) string {
 	t.Helper()
+	modelstest.SkipOnPostgres(t, "browser tests drive pages, the same on both databases; the SQLite run drives them")
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
