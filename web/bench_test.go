@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tokendesk/models"
+	"tokendesk/models/modelstest"
 )
 
 // fillUsers inserts n users of mode, a thousand rows per statement and
@@ -107,6 +108,11 @@ func drivePOST(b *testing.B, next func(i int) *http.Request) {
 	var counter atomic.Int64
 	lat := make([][]time.Duration, conns)
 	var failed atomic.Int64
+	pgCPU := modelstest.PostgresCPU(b)
+	var pg0 time.Duration
+	if pgCPU != nil {
+		pg0 = pgCPU()
+	}
 	var ru0 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	b.ResetTimer()
@@ -161,4 +167,8 @@ func drivePOST(b *testing.B, next func(i int) *http.Request) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/req")
+	// On PostgreSQL the server's share is the other half of the cost.
+	if pgCPU != nil {
+		b.ReportMetric(float64((pgCPU()-pg0).Microseconds())/float64(b.N), "pg-cpu-µs/req")
+	}
 }
