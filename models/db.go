@@ -68,10 +68,10 @@ type Store struct {
 	path        string
 	sealer      *sealer
 	keys        *keyRing
-	group       *groupCommit
-	commits     atomic.Uint64 // committed write transactions, for the checkpoint loop's idle test
-	diskFull    atomic.Bool   // the last write failed for lack of space
-	holding     atomic.Bool   // a write is running holdWAL's checkpoint
+	tokens      *groupCommit[*tokenInsert] // link tokens issued by concurrent requests, written together
+	commits     atomic.Uint64              // committed write transactions, for the checkpoint loop's idle test
+	diskFull    atomic.Bool                // the last write failed for lack of space
+	holding     atomic.Bool                // a write is running holdWAL's checkpoint
 
 	throttlePrunedAt atomic.Int64 // ms of this instance's last prune of the sign-in throttle
 
@@ -176,7 +176,7 @@ func (s *Store) openRest(opts Options) error {
 	if err != nil {
 		return err
 	}
-	s.group = newGroupCommit(s)
+	s.tokens = newGroupCommit(s, insertLinkTokens)
 	s.d.started(s)
 	return nil
 }
@@ -190,9 +190,9 @@ func (s *Store) Dialect() string { return s.d.Name() }
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	if s.group != nil {
-		s.group.close()
-		s.group = nil
+	if s.tokens != nil {
+		s.tokens.close()
+		s.tokens = nil
 	}
 	if s.d != nil {
 		s.d.stop(s)

@@ -14,6 +14,7 @@ const (
 	request_headers, request_body, body_is_payload, response_status, response_headers, response_body, duration_ms,
 	error, started_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlAttemptRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)` // one more row of sqlInsertAttempt
 	// Every held delivery of a round settled in one statement
 	// (appendSettleJSON), each only if it is still ours, pending, and no
 	// resend was asked for since the claim. Rows are found by the rowid
@@ -93,7 +94,7 @@ type recorder struct {
 // flushed before anything that could change what it would do: a delivery
 // not held, the same delivery twice, or an endpoint being disabled.
 func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) *sql.Stmt, owner string, rs []AttemptResult, now time.Time) error {
-	if err := q.insertAttempts(ctx, st(sqlInsertAttempt), rs); err != nil {
+	if err := q.insertAttempts(ctx, tx, st(sqlInsertAttempt), rs); err != nil {
 		return err
 	}
 	rec := &recorder{ctx: ctx, tx: tx, st: st, owner: owner, now: now, health: map[string]*endpointHealth{},
@@ -128,9 +129,32 @@ func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) 
 	return nil
 }
 
-// insertAttempts writes every attempt of the round.
-func (q *DispatchQueue) insertAttempts(ctx context.Context, st *sql.Stmt, rs []AttemptResult) error {
+// attemptsPerInsert bounds one insert's rows: 16 parameters each, under
+// both databases' limits.
+const attemptsPerInsert = 256
+
+// insertAttempts writes every attempt of the round, many rows per
+// statement: on PostgreSQL each statement is a round trip.
+func (q *DispatchQueue) insertAttempts(ctx context.Context, tx *sql.Tx, st *sql.Stmt, rs []AttemptResult) error {
 	var scratch []byte
+	args := make([]any, 0, 16*min(len(rs), attemptsPerInsert))
+	flush := func(rows int) error {
+		if rows == 0 {
+			return nil
+		}
+		var err error
+		if rows == 1 {
+			_, err = st.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, q.s.d.statement(sqlInsertAttempt+strings.Repeat(", "+sqlAttemptRow, rows-1)), args...)
+		}
+		args = args[:0]
+		if err != nil {
+			return fmt.Errorf("insert %d attempts: %w", rows, err)
+		}
+		return nil
+	}
+	rows := 0
 	for i := range rs {
 		a := &rs[i].Attempt
 		if a.ID == "" {
@@ -148,13 +172,17 @@ func (q *DispatchQueue) insertAttempts(ctx context.Context, st *sql.Stmt, rs []A
 		scratch = appendHeadersJSON(scratch[:0], a.RequestHeaders)
 		n := len(scratch)
 		scratch = appendHeadersJSON(scratch, a.ResponseHeaders)
-		if _, err := st.ExecContext(ctx, a.ID, a.DeliveryID, a.Mode, a.Number, a.Trigger, a.TriggeredBy, a.URL,
+		args = append(args, a.ID, a.DeliveryID, a.Mode, a.Number, a.Trigger, a.TriggeredBy, a.URL,
 			string(scratch[:n]), body, a.BodyIsPayload, a.ResponseStatus, string(scratch[n:]), storableText(a.ResponseBody),
-			a.DurationMS, storableText(a.Error), ms(a.StartedAt)); err != nil {
-			return fmt.Errorf("insert attempt of delivery %s: %w", a.DeliveryID, err)
+			a.DurationMS, storableText(a.Error), ms(a.StartedAt))
+		if rows++; rows == attemptsPerInsert {
+			if err := flush(rows); err != nil {
+				return err
+			}
+			rows = 0
 		}
 	}
-	return nil
+	return flush(rows)
 }
 
 // judge applies r's outcome to the health of endpoint id and returns it.

@@ -7,45 +7,52 @@ import (
 	"gorm.io/gorm"
 )
 
-// groupCommit runs small independent writes from many requests in shared
-// transactions. SQLite takes one writer at a time and most of a one-row
-// transaction's cost is BEGIN and COMMIT, so committing the writes that
-// arrive together as one transaction multiplies throughput under load and
-// adds nothing when idle (a lone write commits at once).
-type groupCommit struct {
-	s    *Store
-	jobs chan *groupJob
-	stop chan struct{}
-	wg   sync.WaitGroup
+// groupCommit writes small independent items from many requests together:
+// the items that arrive while a write runs go into the next one, as one
+// statement in one transaction. On SQLite, which takes one writer at a
+// time, most of a one-row transaction's cost is BEGIN and COMMIT; on
+// PostgreSQL most of a one-row statement's cost is its round trip and its
+// commit. Under load the batches grow and the cost per item falls; idle, a
+// lone item is written at once. (Measured on PostgreSQL: letting each
+// request write side by side on the pool, with or without a transaction of
+// its own, cost the server more CPU per request than this.)
+type groupCommit[T any] struct {
+	s     *Store
+	write func(tx *gorm.DB, items []T) error
+	jobs  chan *groupJob[T]
+	stop  chan struct{}
+	wg    sync.WaitGroup
 }
 
-type groupJob struct {
+type groupJob[T any] struct {
 	ctx  context.Context
-	fn   func(tx *gorm.DB) error
+	item T
 	done chan error
 }
 
 const maxGroup = 128
 
-func newGroupCommit(s *Store) *groupCommit {
-	g := &groupCommit{s: s, jobs: make(chan *groupJob, maxGroup), stop: make(chan struct{})}
+// newGroupCommit starts the loop that hands batches of items to write,
+// which must write them all in tx, in one statement where it can.
+func newGroupCommit[T any](s *Store, write func(tx *gorm.DB, items []T) error) *groupCommit[T] {
+	g := &groupCommit[T]{s: s, write: write, jobs: make(chan *groupJob[T], maxGroup), stop: make(chan struct{})}
 	g.wg.Add(1)
 	go g.loop()
 	return g
 }
 
-// do runs fn inside a shared transaction and returns once it is committed.
-// fn must be a write that is not expected to fail (an insert of a row whose
-// inputs were checked): if the shared transaction fails, each job is run
-// again alone so only the faulty one reports an error.
-func (g *groupCommit) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	job := &groupJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+// do writes item in a shared transaction and returns once it is
+// committed. The item must be a write that is not expected to fail (an
+// insert whose inputs were checked): if the shared transaction fails, each
+// item is written again alone so only the faulty one reports an error.
+func (g *groupCommit[T]) do(ctx context.Context, item T) error {
+	job := &groupJob[T]{ctx: ctx, item: item, done: make(chan error, 1)}
 	select {
 	case g.jobs <- job:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-g.stop:
-		return g.s.write(ctx, fn)
+		return g.alone(ctx, item)
 	}
 	select {
 	case err := <-job.done:
@@ -56,9 +63,14 @@ func (g *groupCommit) do(ctx context.Context, fn func(tx *gorm.DB) error) error 
 	}
 }
 
-func (g *groupCommit) loop() {
+func (g *groupCommit[T]) alone(ctx context.Context, item T) error {
+	return g.s.write(ctx, func(tx *gorm.DB) error { return g.write(tx, []T{item}) })
+}
+
+func (g *groupCommit[T]) loop() {
 	defer g.wg.Done()
-	batch := make([]*groupJob, 0, maxGroup)
+	batch := make([]*groupJob[T], 0, maxGroup)
+	items := make([]T, 0, maxGroup)
 	for {
 		select {
 		case <-g.stop:
@@ -75,19 +87,16 @@ func (g *groupCommit) loop() {
 				break drain
 			}
 		}
-		g.commit(batch)
+		items = items[:0]
+		for _, job := range batch {
+			items = append(items, job.item)
+		}
+		g.commit(batch, items)
 	}
 }
 
-func (g *groupCommit) commit(batch []*groupJob) {
-	err := g.s.write(context.Background(), func(tx *gorm.DB) error {
-		for _, job := range batch {
-			if err := job.fn(tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+func (g *groupCommit[T]) commit(batch []*groupJob[T], items []T) {
+	err := g.s.write(context.Background(), func(tx *gorm.DB) error { return g.write(tx, items) })
 	if err == nil {
 		for _, job := range batch {
 			job.done <- nil
@@ -95,19 +104,20 @@ func (g *groupCommit) commit(batch []*groupJob) {
 		return
 	}
 	for _, job := range batch {
-		job.done <- g.s.write(job.ctx, job.fn)
+		job.done <- g.alone(job.ctx, job.item)
 	}
 }
 
-// close stops the loop after the batch in progress; later jobs write alone.
-func (g *groupCommit) close() {
+// close stops the loop after the batch in progress; later items are
+// written alone.
+func (g *groupCommit[T]) close() {
 	close(g.stop)
 	g.wg.Wait()
 	// Jobs that were queued but not taken still get an answer.
 	for {
 		select {
 		case job := <-g.jobs:
-			job.done <- g.s.write(job.ctx, job.fn)
+			job.done <- g.alone(job.ctx, job.item)
 		default:
 			return
 		}

@@ -126,6 +126,11 @@ func drainRate(b *testing.B, endpoints, users int, hanging bool, delay time.Dura
 	}
 	s.OnDeliveriesQueued = d.Wake
 	want := int64(users * endpoints)
+	pgCPU := modelstest.PostgresCPU(b)
+	var pg0 time.Duration
+	if pgCPU != nil {
+		pg0 = pgCPU()
+	}
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
 	d.Start(context.Background())
@@ -133,6 +138,9 @@ func drainRate(b *testing.B, endpoints, users int, hanging bool, delay time.Dura
 		time.Sleep(time.Millisecond)
 	}
 	took, cpu := time.Since(start), cpuTime()-cpu0
+	if pgCPU != nil {
+		b.ReportMetric(float64((pgCPU()-pg0).Microseconds())/float64(want), "pg-cpu-µs/delivery")
+	}
 	b.StopTimer()
 	rate := float64(want) / took.Seconds()
 	b.ReportMetric(0, "ns/op")
