@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,17 +9,19 @@ import (
 	"time"
 
 	"tokendesk/models"
+	"tokendesk/models/modelstest"
 )
 
-// twoInstances opens two stores on one database file, as two instances of
-// the server sharing one database, both on one settable clock.
+// twoInstances opens two stores on one database (a SQLite file, or a
+// PostgreSQL schema on the PostgreSQL pass), as two instances of the server
+// sharing it, both on one settable clock.
 func twoInstances(t *testing.T) (a, b *models.Store, clock *atomic.Int64) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "shared.db")
+	opts := modelstest.Options(t)
 	clock = &atomic.Int64{}
 	clock.Store(time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
 	open := func() *models.Store {
-		s, err := models.Open(models.Options{Path: path, TenantID: "acme"})
+		s, err := models.Open(opts)
 		if err != nil {
 			t.Fatalf("open store: %v", err)
 		}
