@@ -325,3 +325,63 @@ func TestReadThenWriteRacesAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+func TestSigningKeyRotationsAtOnceLeaveOneCurrentKey(t *testing.T) {
+	ctx := context.Background()
+	a, b, _ := twoInstances(t)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		s := []*models.Store{a, b}[i%2]
+		wg.Go(func() {
+			if _, err := s.RotateSigningKey(ctx, models.Sandbox); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, m := range models.Modes {
+		var n int64
+		if err := a.R.Model(&models.SigningKey{}).Where("mode = ? AND retired_at IS NULL", m).Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%s has %d current signing keys, want 1", m, n)
+		}
+	}
+}
+
+func TestPruneReportsAddUpAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	a, b, clock := twoInstances(t)
+	u, err := a.CreateUser(ctx, models.Sandbox, nil, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds, perRound = 6, 30
+	for range rounds {
+		for range perRound {
+			if _, err := a.RefreshToken(ctx, models.Sandbox, u.User.ID, "test", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.Add((31 * 24 * time.Hour).Milliseconds())
+		var wg sync.WaitGroup
+		for i := range 6 {
+			s := []*models.Store{a, b}[i%2]
+			wg.Go(func() {
+				if _, err := s.Prune(ctx, models.DefaultRetention()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	rep, err := b.RetentionReport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user came with a token of its own.
+	if got, want := rep.Total["tokens"], int64(rounds*perRound+1); got != want {
+		t.Fatalf("the report counts %d tokens pruned in all, want %d: a run's count was lost", got, want)
+	}
+}

@@ -163,7 +163,7 @@ func (s *Store) newSigningKey(tx *gorm.DB, m Mode) (*SigningKey, error) {
 // tokens it signed) and makes a new one current.
 func (s *Store) RotateSigningKey(ctx context.Context, m Mode) (*SigningKey, error) {
 	var k *SigningKey
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	rotate := func(tx *gorm.DB) error {
 		now := s.Now()
 		if err := tx.Model(&SigningKey{}).Where("mode = ? AND retired_at IS NULL", m).
 			Update("retired_at", ms(now)).Error; err != nil {
@@ -172,7 +172,14 @@ func (s *Store) RotateSigningKey(ctx context.Context, m Mode) (*SigningKey, erro
 		var err error
 		k, err = s.newSigningKey(tx, m)
 		return err
-	})
+	}
+	err := s.write(ctx, rotate)
+	// A rotation committed by another instance meanwhile made a current key
+	// this one did not retire (signing_keys_one_current refused the second):
+	// run again, retiring that one too.
+	for try := 1; try < maxWriteTries && isUniqueViolation(err) && ctx.Err() == nil; try++ {
+		err = s.write(ctx, rotate)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rotate %s signing key: %w", m, err)
 	}
