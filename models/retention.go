@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Retention says how long each kind of record is kept; 0 keeps it forever.
@@ -195,47 +196,66 @@ func pruneBatch(tx *gorm.DB, kind string, m Mode, cutoff, afterAt int64, afterID
 	return n, len(rows) == PruneBatch, last.CreatedAt, last.ID, err
 }
 
+// recordPrune adds a run's counts to the report. Instances pruning at the
+// same time each add theirs: the report's row is made when missing and
+// locked before it is read, so no run's counts are lost to another's write.
 func (s *Store) recordPrune(ctx context.Context, r Retention, at time.Time, counts map[string]int64, runErr error) error {
-	rep, err := s.RetentionReport(ctx)
-	if err != nil {
-		return err
-	}
-	if rep.Since.IsZero() {
-		rep.Since = at
-	}
-	rep.Retention = map[string]time.Duration{}
-	for _, k := range PruneKinds {
-		rep.Retention[k] = r.of(k)
-		rep.Total[k] += counts[k]
-	}
-	rep.LastRunAt, rep.LastTook, rep.Last = at, s.Now().Sub(at), counts
-	rep.LastError = ""
-	if runErr != nil {
-		rep.LastError = runErr.Error()
-	}
-	b, err := json.Marshal(rep)
-	if err != nil {
-		return err
-	}
 	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Exec("INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-			retentionSetting, string(b)).Error
+		if err := tx.Exec("INSERT INTO settings(key, value) VALUES (?, '{}') ON CONFLICT(key) DO NOTHING", retentionSetting).Error; err != nil {
+			return err
+		}
+		var st Setting
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("key = ?", retentionSetting).Take(&st).Error; err != nil {
+			return err
+		}
+		rep, err := parseRetentionReport(st.Value)
+		if err != nil {
+			return err
+		}
+		if rep.Since.IsZero() {
+			rep.Since = at
+		}
+		rep.Retention = map[string]time.Duration{}
+		for _, k := range PruneKinds {
+			rep.Retention[k] = r.of(k)
+			rep.Total[k] += counts[k]
+		}
+		rep.LastRunAt, rep.LastTook, rep.Last = at, s.Now().Sub(at), counts
+		rep.LastError = ""
+		if runErr != nil {
+			rep.LastError = runErr.Error()
+		}
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		return tx.Model(&Setting{}).Where("key = ?", retentionSetting).Update("value", string(b)).Error
 	})
 }
 
 // RetentionReport returns what the last prune recorded; a zero report
 // (LastRunAt zero) before the first.
 func (s *Store) RetentionReport(ctx context.Context) (*RetentionReport, error) {
-	rep := &RetentionReport{Total: map[string]int64{}, Last: map[string]int64{}}
 	v, ok, err := s.GetSetting(ctx, retentionSetting)
-	if err != nil || !ok {
-		return rep, err
+	if err != nil {
+		return nil, err
 	}
+	if !ok {
+		v = "{}"
+	}
+	return parseRetentionReport(v)
+}
+
+func parseRetentionReport(v string) (*RetentionReport, error) {
+	rep := &RetentionReport{}
 	if err := json.Unmarshal([]byte(v), rep); err != nil {
 		return nil, fmt.Errorf("read retention report: %w", err)
 	}
 	if rep.Total == nil {
 		rep.Total = map[string]int64{}
+	}
+	if rep.Last == nil {
+		rep.Last = map[string]int64{}
 	}
 	return rep, nil
 }
