@@ -110,6 +110,15 @@ func TestTokensCheckTheirKey(t *testing.T) {
 		wantCode(t, err, models.CodeInvalidCredentials)
 	})
 
+	t.Run("a revoked key with a bad request hears about its key first", func(t *testing.T) {
+		nk, k := verified(t, "revoked, bad request")
+		if _, err := b.RevokeAPIKey(ctx, models.Sandbox, nk.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := a.RefreshTokenWithKey(ctx, k, "")
+		wantCode(t, err, models.CodeInvalidCredentials)
+	})
+
 	t.Run("a deleted key is refused", func(t *testing.T) {
 		nk, k := verified(t, "deleted")
 		if err := b.W.Exec("DELETE FROM api_keys WHERE id = ?", nk.ID).Error; err != nil {

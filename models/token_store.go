@@ -27,11 +27,15 @@ func (s *Store) RefreshTokenWithKey(ctx context.Context, key *APIKey, userID str
 }
 
 func (s *Store) refreshToken(ctx context.Context, mode Mode, userID, issuedBy string, ttl time.Duration, key *APIKey) (*IssuedToken, error) {
-	if userID == "" {
-		return nil, FieldError("userId", "userId is required")
-	}
-	if len(userID) > 200 {
-		return nil, FieldError("userId", "userId is longer than 200 characters")
+	if problem := checkUserID(userID); problem != nil {
+		// Refused before the insert could check the key: a key that is no
+		// longer live hears that first, as from a guard that read it.
+		if key != nil {
+			if err := s.whyKeyRefused(ctx, key); err != nil {
+				return nil, err
+			}
+		}
+		return nil, problem
 	}
 	tok, err := s.newToken(mode, userID, issuedBy, ttl)
 	if err != nil {
@@ -54,6 +58,16 @@ func (s *Store) refreshToken(ctx context.Context, mode Mode, userID, issuedBy st
 		return nil, NotFound("user", userID)
 	}
 	return tok, nil
+}
+
+func checkUserID(userID string) *Error {
+	if userID == "" {
+		return FieldError("userId", "userId is required")
+	}
+	if len(userID) > 200 {
+		return FieldError("userId", "userId is longer than 200 characters")
+	}
+	return nil
 }
 
 // tokenInsert is one token waiting for the group commit, the API key it
