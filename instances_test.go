@@ -501,10 +501,25 @@ func TestTwoInstancesShareOnePostgresDatabase(t *testing.T) {
 	})
 
 	t.Run("an API key revoked through one instance is refused by the other at once", func(t *testing.T) {
+		// A key's user, for POST /v1/tokens, whose guard checks the key
+		// from memory and has the token's insert check it is still live.
+		status, env, err := call(a.base, key.Key, key.Secret, "POST", "/v1/users", `{}`)
+		if err != nil || status != 201 {
+			t.Fatalf("create a user: %d %v %v", status, env, err)
+		}
+		userID := env["data"].(map[string]any)["user"].(map[string]any)["id"].(string)
+		allUsers = append(allUsers, userID)
 		usable := func(k apiKey, in *instance) int {
 			status, _, err := call(in.base, k.Key, k.Secret, "GET", "/v1/users?size=1", "")
 			if err != nil {
 				t.Fatal(err)
+			}
+			tokens, _, err := call(in.base, k.Key, k.Secret, "POST", "/v1/tokens?userId="+userID, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (status == 200) != (tokens == 201) {
+				t.Errorf("through %s the key lists users with %d but refreshes tokens with %d", in.name, status, tokens)
 			}
 			return status
 		}

@@ -112,31 +112,40 @@ func (s *Store) RevokeAPIKey(ctx context.Context, mode Mode, idOrKey string) (*A
 	return &k, nil
 }
 
-// Authenticate checks a key and secret from HTTP Basic auth. Every failure
-// reads the same to the caller, so a wrong key and a wrong secret cannot be told apart.
+// Authenticate checks a key and secret from HTTP Basic auth against the
+// key as the database holds it now. Every failure reads the same to the
+// caller, so a wrong key and a wrong secret cannot be told apart. A key it
+// accepts is remembered for AuthenticateCached; one it refuses is
+// forgotten.
 func (s *Store) Authenticate(ctx context.Context, key, secret string) (*APIKey, error) {
-	refused := &Error{Code: CodeInvalidCredentials, Message: "the API key and secret are not valid: check both, and that the key was not revoked"}
+	refused := credentialsRefused()
 	if key == "" || secret == "" || len(key) > 100 || len(secret) > 200 {
 		return nil, refused
 	}
 	var k APIKey
 	err := s.read(ctx).Where("key = ?", key).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
+		s.verified.drop(key)
 		return nil, refused
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(k.SecretHash)) != 1 || k.RevokedAt != nil {
+		if k.RevokedAt != nil {
+			s.verified.drop(key)
+		}
 		return nil, refused
 	}
 	now := s.Now()
-	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedGranularity {
-		// Best effort: a missed "last used" must never fail a request.
-		_ = s.write(ctx, func(tx *gorm.DB) error {
-			return tx.Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", ms(now)).Error
-		})
-		k.LastUsedAt = &now
+	var lastUsed time.Time
+	if k.LastUsedAt != nil {
+		lastUsed = *k.LastUsedAt
 	}
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedGranularity {
+		s.touchAPIKey(ctx, k.ID, now)
+		k.LastUsedAt, lastUsed = &now, now
+	}
+	s.verified.put(k, lastUsed)
 	return &k, nil
 }

@@ -63,15 +63,17 @@ type Store struct {
 	// about (files readable by others); the app logs them.
 	Warnings []string
 
-	d           dialect
-	clockOffset atomic.Int64 // the database's clock minus this machine's, in ns (PostgreSQL)
-	path        string
-	sealer      *sealer
-	keys        *keyRing
-	tokens      *groupCommit[*tokenInsert] // link tokens issued by concurrent requests, written together
-	commits     atomic.Uint64              // committed write transactions, for the checkpoint loop's idle test
-	diskFull    atomic.Bool                // the last write failed for lack of space
-	holding     atomic.Bool                // a write is running holdWAL's checkpoint
+	d            dialect
+	clockOffset  atomic.Int64 // the database's clock minus this machine's, in ns (PostgreSQL)
+	path         string
+	sealer       *sealer
+	keys         *keyRing
+	tokens       *groupCommit[*tokenInsert] // link tokens issued by concurrent requests, written together
+	verified     verifiedKeys               // API keys whose secret was checked, for POST /v1/tokens
+	insertTokens *hotStatement              // the tokens' group-committed insert, prepared once
+	commits      atomic.Uint64              // committed write transactions, for the checkpoint loop's idle test
+	diskFull     atomic.Bool                // the last write failed for lack of space
+	holding      atomic.Bool                // a write is running holdWAL's checkpoint
 
 	throttlePrunedAt atomic.Int64 // ms of this instance's last prune of the sign-in throttle
 
@@ -176,7 +178,10 @@ func (s *Store) openRest(opts Options) error {
 	if err != nil {
 		return err
 	}
-	s.tokens = newGroupCommit(s, insertLinkTokens)
+	if s.insertTokens, err = s.prepareHot(ctx, sqlInsertTokens); err != nil {
+		return fmt.Errorf("prepare the token insert: %w", err)
+	}
+	s.tokens = newGroupCommit(s, s.insertLinkTokens)
 	s.d.started(s)
 	return nil
 }
@@ -194,6 +199,7 @@ func (s *Store) Close() error {
 		s.tokens.close()
 		s.tokens = nil
 	}
+	s.insertTokens.close()
 	if s.d != nil {
 		s.d.stop(s)
 	}

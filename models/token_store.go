@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -14,62 +13,142 @@ import (
 // RefreshToken issues a new link token for an existing user of mode. A zero
 // ttl uses the configured lifetime.
 func (s *Store) RefreshToken(ctx context.Context, mode Mode, userID, issuedBy string, ttl time.Duration) (*IssuedToken, error) {
-	if userID == "" {
-		return nil, FieldError("userId", "userId is required")
-	}
-	if len(userID) > 200 {
-		return nil, FieldError("userId", "userId is longer than 200 characters")
+	return s.refreshToken(ctx, mode, userID, issuedBy, ttl, nil)
+}
+
+// RefreshTokenWithKey issues a link token for the API: for userID in the
+// key's mode, issued by the key, written only if the key is still what it
+// was when its secret was verified (unrevoked, same secret and mode), in
+// the same statement as the insert. So the key need not be read before
+// (AuthenticateCached), and a key revoked through any instance is refused
+// at once: INVALID_CREDENTIALS, as Authenticate answers.
+func (s *Store) RefreshTokenWithKey(ctx context.Context, key *APIKey, userID string) (*IssuedToken, error) {
+	return s.refreshToken(ctx, key.Mode, userID, "api:"+key.Key, 0, key)
+}
+
+func (s *Store) refreshToken(ctx context.Context, mode Mode, userID, issuedBy string, ttl time.Duration, key *APIKey) (*IssuedToken, error) {
+	if problem := checkUserID(userID); problem != nil {
+		// Refused before the insert could check the key: a key that is no
+		// longer live hears that first, as from a guard that read it.
+		if key != nil {
+			if err := s.whyKeyRefused(ctx, key); err != nil {
+				return nil, err
+			}
+		}
+		return nil, problem
 	}
 	tok, err := s.newToken(mode, userID, issuedBy, ttl)
 	if err != nil {
 		return nil, fmt.Errorf("refresh token for %s: %w", userID, err)
 	}
-	// The user is checked by the insert itself: one statement instead of a
-	// read and a write (a round trip fewer on PostgreSQL). Users are never
-	// deleted, so a user found is a user that stays.
-	in := &tokenInsert{token: &tok.LinkToken}
+	// The user (and the key) are checked by the insert itself: one
+	// statement instead of reads and a write (round trips fewer on
+	// PostgreSQL). Users are never deleted, so a user found is a user that
+	// stays.
+	in := &tokenInsert{token: &tok.LinkToken, key: key}
 	if err := s.tokens.do(ctx, in); err != nil {
 		return nil, fmt.Errorf("refresh token for %s: %w", userID, err)
 	}
 	if !in.inserted {
+		if key != nil {
+			if err := s.whyKeyRefused(ctx, key); err != nil {
+				return nil, err
+			}
+		}
 		return nil, NotFound("user", userID)
 	}
 	return tok, nil
 }
 
-// tokenInsert is one token waiting for the group commit, and, once
-// written, whether its user was one of the mode's users.
+func checkUserID(userID string) *Error {
+	if userID == "" {
+		return FieldError("userId", "userId is required")
+	}
+	if len(userID) > 200 {
+		return FieldError("userId", "userId is longer than 200 characters")
+	}
+	return nil
+}
+
+// tokenInsert is one token waiting for the group commit, the API key it
+// is issued with (nil from the console), and, once written, whether its
+// user was one of the mode's users and its key still live.
 type tokenInsert struct {
 	token    *LinkToken
+	key      *APIKey
 	inserted bool
 }
 
-// insertLinkTokens is the hot insert of token issuing: the tokens of
-// concurrent requests in one statement, each written only when its user
-// is one of its mode's users. (VALUES names its columns column1, column2…
-// on both databases; the casts tell PostgreSQL the times are numbers.)
-func insertLinkTokens(tx *gorm.DB, ins []*tokenInsert) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO link_tokens(id, mode, user_id, token_hash, kid, issued_by, issued_at, expires_at)
-		SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8 FROM (VALUES `)
-	args := make([]any, 0, 8*len(ins))
-	for i, in := range ins {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT))")
-		t := in.token
-		args = append(args, t.ID, string(t.Mode), t.UserID, t.TokenHash, t.Kid, t.IssuedBy, ms(t.IssuedAt), ms(t.ExpiresAt))
+// sqlInsertTokens is the hot insert of token issuing: the tokens of
+// concurrent requests in one statement, from one JSON array (one text for
+// every batch size, so it is prepared once), each row written only when
+// its user is one of its mode's users and, when it carries an API key
+// (elements 8 and 9: its id and secret hash), that key is unrevoked with
+// the same secret and mode. The key's condition is the one keyStillLive
+// checks in Go.
+const sqlInsertTokens = `INSERT INTO link_tokens(id, mode, user_id, token_hash, kid, issued_by, issued_at, expires_at)
+SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM jsonb_each(?) AS v
+WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = v.value->>2 AND u.mode = v.value->>1)
+	AND (v.value->>8 = '' OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = v.value->>8
+		AND k.secret_hash = v.value->>9 AND k.mode = v.value->>1 AND k.revoked_at IS NULL))
+RETURNING id`
+
+// insertLinkTokens writes a batch of tokens with sqlInsertTokens.
+func (s *Store) insertLinkTokens(tx *gorm.DB, ins []*tokenInsert) error {
+	doc := appendTokensJSON(make([]byte, 0, 400*len(ins)), ins)
+	rows, err := s.insertTokens.query(tx, string(doc)) // a []byte would be expanded into a list
+	if err != nil {
+		return err
 	}
-	q.WriteString(`) AS v WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = v.column3 AND u.mode = v.column2) RETURNING id`)
-	var ids []string
-	if err := tx.Raw(q.String(), args...).Scan(&ids).Error; err != nil {
+	defer rows.Close()
+	written := make(map[string]bool, len(ins))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		written[id] = true
+	}
+	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, in := range ins {
-		in.inserted = slices.Contains(ids, in.token.ID)
+		in.inserted = written[in.token.ID]
 	}
-	return nil
+	return rows.Close()
+}
+
+// appendTokensJSON writes the batch as the JSON array of arrays that
+// sqlInsertTokens reads.
+func appendTokensJSON(b []byte, ins []*tokenInsert) []byte {
+	b = append(b, '[')
+	for i, in := range ins {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		t := in.token
+		b = append(b, '[')
+		for j, v := range [...]string{t.ID, string(t.Mode), t.UserID, t.TokenHash, t.Kid, t.IssuedBy} {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendLogString(b, v)
+		}
+		b = append(b, ',')
+		b = strconv.AppendInt(b, ms(t.IssuedAt), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, ms(t.ExpiresAt), 10)
+		var keyID, secretHash string
+		if in.key != nil {
+			keyID, secretHash = in.key.ID, in.key.SecretHash
+		}
+		b = append(b, ',')
+		b = appendLogString(b, keyID)
+		b = append(b, ',')
+		b = appendLogString(b, secretHash)
+		b = append(b, ']')
+	}
+	return append(b, ']')
 }
 
 // GetToken returns the token row with id in mode.

@@ -44,12 +44,20 @@ func (a *App) routes() {
 	link := v1.Group("/link", h.LinkCORS, limit)
 	apiRoute(link, "/sessions", map[string]fiber.Handler{"POST": h.CreateLinkSession}, h.UnsupportedMethod)
 
-	// API: JSON envelope, HTTP Basic key:secret, the key's mode. Every
-	// request a key made is kept in the request log (web/requestlog.go).
+	// Token refresh, the API's hot path, registered before the group below
+	// with the same log and limit: its guard checks the secret against the
+	// keys this process verified before, and the token's insert checks in
+	// the same statement that the key is still live, so a key revoked
+	// through any instance is refused at once with one round trip, not two.
+	v1.Post("/tokens", a.recordAPIRequests, limit, h.RequireAPIKeyCheckedByWrite, h.RefreshToken)
+
+	// API: JSON envelope, HTTP Basic key:secret read from the database, the
+	// key's mode. Every request a key made is kept in the request log
+	// (web/requestlog.go).
 	authed := v1.Group("", a.recordAPIRequests, limit, h.RequireAPIKey)
 	apiRoute(authed, "/users", map[string]fiber.Handler{"GET": h.ListUsers, "POST": h.CreateUser}, h.UnsupportedMethod)
 	apiRoute(authed, "/users/:id", map[string]fiber.Handler{"GET": h.GetUser}, h.UnsupportedMethod)
-	apiRoute(authed, "/tokens", map[string]fiber.Handler{"POST": h.RefreshToken}, h.UnsupportedMethod)
+	apiRoute(authed, "/tokens", nil, h.UnsupportedMethod) // POST is above
 	apiRoute(authed, "/webhooks", map[string]fiber.Handler{"GET": h.ListWebhooks, "POST": h.CreateWebhook}, h.UnsupportedMethod)
 	apiRoute(authed, "/webhooks/:id", map[string]fiber.Handler{"GET": h.GetWebhook, "PATCH": h.UpdateWebhook, "DELETE": h.DeleteWebhook}, h.UnsupportedMethod)
 	apiRoute(authed, "/webhooks/:id/deliveries", map[string]fiber.Handler{"GET": h.ListDeliveries}, h.UnsupportedMethod)

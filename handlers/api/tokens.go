@@ -23,8 +23,9 @@ func toTokenJSON(t *models.IssuedToken) tokenJSON {
 func (h *Handler) RefreshToken(c *fiber.Ctx) error {
 	userID := c.Query("userId")
 	concerns(c, userID)
-	tok, err := h.Store.RefreshToken(c.UserContext(), mode(c), userID, "api:"+requestKey(c).Key, 0)
+	tok, err := h.Store.RefreshTokenWithKey(c.UserContext(), requestKey(c), userID)
 	if err != nil {
+		refusedKey(c, err)
 		return err
 	}
 	return ok(c, models.CodeCreated, toTokenJSON(tok))
