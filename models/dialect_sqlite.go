@@ -21,7 +21,11 @@ func (sqliteDialect) where(s *Store) string { return s.path }
 
 func (sqliteDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, err error) {
 	registerDrivers()
-	w, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver, DSN: dsn(opts.Path, true)}), cfg)
+	// Each pool gets its own copy: gorm.Open keeps the *Config it is given
+	// and writes its pool, dialector and statement cache into it, so one
+	// shared Config would leave the writer's handle naming the readers' pool.
+	wcfg, rcfg := *cfg, *cfg
+	w, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver, DSN: dsn(opts.Path, true)}), &wcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database %s: %w", opts.Path, err)
 	}
@@ -37,7 +41,7 @@ func (sqliteDialect) open(opts Options, cfg *gorm.Config) (w, r *gorm.DB, err er
 		wdb.Close()
 		return nil, nil, fmt.Errorf("open database %s: %w", opts.Path, err)
 	}
-	r, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: readerDriver, DSN: dsn(opts.Path, false)}), cfg)
+	r, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: readerDriver, DSN: dsn(opts.Path, false)}), &rcfg)
 	if err != nil {
 		wdb.Close()
 		return nil, nil, fmt.Errorf("open database readers %s: %w", opts.Path, err)

@@ -27,8 +27,8 @@ type hotStatement struct {
 // have a free connection: call it before any transaction starts.
 func (s *Store) prepareHot(ctx context.Context, q string) (*hotStatement, error) {
 	h := &hotStatement{text: s.d.gormSQL(q)}
-	// The Statement's pool, not s.W.ConnPool: the writer and the readers
-	// were opened with one *gorm.Config, whose ConnPool is the readers'.
+	// The handle's own pool: PostgreSQL's is not GORM's prepared one
+	// (pgx prepares by itself), SQLite's writer is.
 	if _, ok := s.W.Statement.ConnPool.(*gorm.PreparedStmtDB); !ok {
 		return h, nil
 	}
