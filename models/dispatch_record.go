@@ -20,7 +20,10 @@ const (
 	// resend was asked for since the claim. Rows are found by the rowid
 	// the claim returned, not by id: one index look-up less per delivery.
 	// When fewer rows changed than were sent, the rest are decided one by
-	// one (settleMoved).
+	// one (settleMoved). The owner is compared as +?2: a bare "column = ?"
+	// that no index serves makes SQLite plan with the value and expire the
+	// statement on every run through go-sqlite3, which clears the bindings
+	// each time (see claimTail); it was compiled again every round.
 	sqlSettleBatch = `UPDATE deliveries SET status = j.st, attempt_count = attempt_count + 1,
 	auto_attempts = auto_attempts + j.auto, next_attempt_at = j.nxt, lease_owner = '', lease_expires_at = NULL,
 	last_status_code = j.code, last_error = j.err,
@@ -30,7 +33,7 @@ const (
 	return_status = CASE WHEN j.man THEN '' ELSE return_status END
 FROM (SELECT value->>0 AS rid, value->>1 AS st, value->>2 AS auto, value->>3 AS nxt, value->>4 AS code,
 	value->>5 AS err, value->>6 AS man, value->>7 AS req FROM jsonb_each(?3)) AS j
-WHERE deliveries.rowid = j.rid AND deliveries.lease_owner = ?2 AND deliveries.status = 'PENDING'
+WHERE deliveries.rowid = j.rid AND deliveries.lease_owner = +?2 AND deliveries.status = 'PENDING'
 	AND deliveries.manual_requests = j.req`
 	sqlReadDelivery = `SELECT status, lease_owner, endpoint_id, return_status, manual_pending, manual_requests FROM deliveries WHERE id = ?`
 	sqlHealth       = `SELECT active, disabled_at, disabled_reason, deleted_at, failing_since FROM webhook_endpoints WHERE id = ?`
