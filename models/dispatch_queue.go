@@ -78,6 +78,9 @@ func (q *DispatchQueue) tx(ctx context.Context, fn func(ctx context.Context, tx 
 	}
 	defer tx.Rollback()
 	ctx = context.WithoutCancel(ctx)
+	if err := q.s.d.queueTx(ctx, tx); err != nil {
+		return err
+	}
 	st := func(src string) *sql.Stmt { return tx.StmtContext(ctx, q.stmts[src]) }
 	if err := fn(ctx, tx, st); err != nil {
 		return err
