@@ -1,5 +1,7 @@
 package models
 
+import "strings"
+
 // postgresStatements are PostgreSQL's words for the statements whose
 // SQLite text it does not take, keyed by that text (each key is a named
 // constant beside the code that runs it, with the reasons for its shape).
@@ -35,6 +37,11 @@ FROM (SELECT v->>8 AS id, v->>1 AS st, (v->>2)::int AS auto, (v->>3)::bigint AS 
 WHERE deliveries.ctid = ANY(ARRAY(SELECT ` + tidOf("(v->>0)::bigint") + ` FROM jsonb_array_elements($3::jsonb) AS e(v)))
 	AND deliveries.id = j.id AND deliveries.lease_owner = $2 AND deliveries.status = 'PENDING'
 	AND deliveries.manual_requests = j.req`,
+
+	sqlEndpoints: strings.Replace(sqlEndpoints, "SELECT value FROM json_each(?)", "SELECT jsonb_array_elements_text(?::jsonb)", 1),
+	sqlHealthOf:  strings.Replace(sqlHealthOf, "SELECT value FROM json_each(?)", "SELECT jsonb_array_elements_text(?::jsonb)", 1),
+	sqlLastSuccess: strings.Replace(sqlLastSuccess, "SELECT value FROM json_each(?)",
+		"SELECT jsonb_array_elements_text(?::jsonb)", 1),
 
 	sqlNextDueExcept: `SELECT next_attempt_at FROM deliveries WHERE status = 'PENDING'
 	AND (lease_expires_at IS NULL OR lease_expires_at < ?) AND endpoint_id NOT IN (SELECT jsonb_array_elements_text(?::jsonb))
