@@ -139,6 +139,21 @@ func TestDeliveryHourlyCountsFollowEveryChange(t *testing.T) {
 			sameHourly(t, s)
 		})
 	}
+	// The dispatcher settles a round in one statement: on PostgreSQL the
+	// counts move once per statement (migration 017), summed by hour.
+	t.Run("one statement moving many deliveries of two hours to three statuses counts each", func(t *testing.T) {
+		ids := make([]string, 9)
+		for i := range ids {
+			ids[i] = newDelivery(t, s)
+		}
+		exec(t, "UPDATE deliveries SET created_at = created_at - 3600000 WHERE id IN (?, ?, ?, ?)", ids[0], ids[1], ids[2], ids[3])
+		sameHourly(t, s)
+		exec(t, `UPDATE deliveries SET attempt_count = attempt_count + 1, status = CASE
+			WHEN id IN (?, ?, ?, ?) THEN 'SUCCEEDED' WHEN id IN (?, ?) THEN 'FAILED' ELSE status END
+			WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ids[0], ids[1], ids[4], ids[5], ids[2], ids[6],
+			ids[0], ids[1], ids[2], ids[3], ids[4], ids[5], ids[6], ids[7], ids[8])
+		sameHourly(t, s)
+	})
 	t.Run("no count ever goes below zero", func(t *testing.T) {
 		var n int64
 		s.W.Raw("SELECT COUNT(*) FROM delivery_hourly WHERE succeeded < 0 OR failed < 0 OR pending < 0").Scan(&n)

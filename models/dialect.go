@@ -56,6 +56,9 @@ type dialect interface {
 	retryable(err error) bool
 	// keysRotated tells other instances that the signing keys changed.
 	keysRotated(s *Store)
+	// queueTx runs first in each of the dispatcher's transactions: what
+	// its statements need of the session beyond their text.
+	queueTx(ctx context.Context, tx *sql.Tx) error
 	// asText reads a column as text in a SELECT list (SQLite's BLOB
 	// columns may hold text).
 	asText(column string) string

@@ -101,6 +101,8 @@ func (sqliteDialect) scrub(ctx context.Context, conn *sql.Conn, fn func() error)
 	return err
 }
 
+func (sqliteDialect) queueTx(context.Context, *sql.Tx) error { return nil }
+
 func (sqliteDialect) asText(column string) string { return "CAST(" + column + " AS TEXT)" }
 
 // snapshot: in WAL mode a read transaction is one snapshot already.

@@ -7,8 +7,14 @@ import (
 	"time"
 )
 
-// sqlLastSuccess runs once per round for each endpoint that had a success.
-const sqlLastSuccess = `UPDATE webhook_endpoints SET last_success_at = ? WHERE id = ?`
+// A round reads the health of its deliveries' endpoints, and notes the last
+// success of those that had one, one statement each for all of them (the
+// endpoints as a JSON array): on PostgreSQL each statement is a round trip.
+const (
+	sqlHealthOf = `SELECT id, active, disabled_at, disabled_reason, deleted_at, failing_since FROM webhook_endpoints
+	WHERE id IN (SELECT value FROM json_each(?))`
+	sqlLastSuccess = `UPDATE webhook_endpoints SET last_success_at = ? WHERE id IN (SELECT value FROM json_each(?))`
+)
 
 // Endpoint health changes are rare; they are prepared with the rest all
 // the same, so each database gets its own placeholders.
@@ -47,13 +53,38 @@ func (h *endpointHealth) why() string {
 
 func readHealth(ctx context.Context, st *sql.Stmt, id string) (*endpointHealth, error) {
 	h := &endpointHealth{id: id}
-	var disabledAt, deletedAt, failing sql.NullInt64
-	err := st.QueryRowContext(ctx, id).Scan(&h.active, &disabledAt, &h.reason, &deletedAt, &failing)
-	if err != nil {
+	if err := scanHealth(st.QueryRowContext(ctx, id), h); err != nil {
 		return nil, fmt.Errorf("read endpoint %s: %w", id, err)
 	}
-	h.disabled, h.deleted, h.failingSince = disabledAt.Valid, deletedAt.Valid, msTime(failing)
 	return h, nil
+}
+
+// readHealthOf reads the health of the endpoints ids (sorted, distinct)
+// into into.
+func readHealthOf(ctx context.Context, st *sql.Stmt, ids []string, into map[string]*endpointHealth) error {
+	rows, err := st.QueryContext(ctx, jsonList(ids))
+	if err != nil {
+		return fmt.Errorf("read %d endpoints: %w", len(ids), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		h := &endpointHealth{}
+		if err := scanHealth(rows, h, &h.id); err != nil {
+			return fmt.Errorf("read endpoints: %w", err)
+		}
+		into[h.id] = h
+	}
+	return rows.Err()
+}
+
+// scanHealth scans the columns of sqlHealth, after those of first.
+func scanHealth(row interface{ Scan(...any) error }, h *endpointHealth, first ...any) error {
+	var disabledAt, deletedAt, failing sql.NullInt64
+	if err := row.Scan(append(first, &h.active, &disabledAt, &h.reason, &deletedAt, &failing)...); err != nil {
+		return err
+	}
+	h.disabled, h.deleted, h.failingSince = disabledAt.Valid, deletedAt.Valid, msTime(failing)
+	return nil
 }
 
 // updateHealth applies one attempt's outcome to its endpoint: the endpoint

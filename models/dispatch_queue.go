@@ -39,8 +39,8 @@ func (s *Store) OpenDispatchQueue(ctx context.Context) (*DispatchQueue, error) {
 		return nil, fmt.Errorf("open dispatch queue: %w", err)
 	}
 	q := &DispatchQueue{s: s, w: w, stmts: map[string]*sql.Stmt{}}
-	for _, src := range []string{sqlClaim, sqlClaimAny, sqlEndpoint, sqlFailUnclaim, sqlRelease, sqlDefer, sqlInsertAttempt,
-		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlSettle, sqlSettleResend, sqlSettleFailed, sqlLastSuccess,
+	for _, src := range []string{sqlClaim, sqlClaimAny, sqlEndpoints, sqlFailUnclaim, sqlRelease, sqlDefer, sqlInsertAttempt,
+		sqlSettleBatch, sqlReadDelivery, sqlHealth, sqlHealthOf, sqlSettle, sqlSettleResend, sqlSettleFailed, sqlLastSuccess,
 		sqlClearFailing, sqlStartFailing, sqlDisable, sqlFailPendingOf} {
 		st, err := w.PrepareContext(ctx, s.d.statement(src))
 		if err != nil {
@@ -78,6 +78,9 @@ func (q *DispatchQueue) tx(ctx context.Context, fn func(ctx context.Context, tx 
 	}
 	defer tx.Rollback()
 	ctx = context.WithoutCancel(ctx)
+	if err := q.s.d.queueTx(ctx, tx); err != nil {
+		return err
+	}
 	st := func(src string) *sql.Stmt { return tx.StmtContext(ctx, q.stmts[src]) }
 	if err := fn(ctx, tx, st); err != nil {
 		return err

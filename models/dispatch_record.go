@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -102,6 +103,18 @@ func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) 
 	}
 	rec := &recorder{ctx: ctx, tx: tx, st: st, owner: owner, now: now, health: map[string]*endpointHealth{},
 		ids: map[string]bool{}, batch: make([]byte, 0, 128*len(rs))}
+	var endpoints []string
+	for i := range rs {
+		if c := rs[i].Claim; c != nil {
+			endpoints = append(endpoints, c.Delivery.EndpointID)
+		}
+	}
+	slices.Sort(endpoints)
+	if endpoints = slices.Compact(endpoints); len(endpoints) > 0 {
+		if err := readHealthOf(ctx, st(sqlHealthOf), endpoints, rec.health); err != nil {
+			return err
+		}
+	}
 	for i := range rs {
 		r := &rs[i]
 		if r.Claim == nil || r.Claim.rowid == 0 || rec.ids[r.Attempt.DeliveryID] {
@@ -122,12 +135,18 @@ func (q *DispatchQueue) record(ctx context.Context, tx *sql.Tx, st func(string) 
 	if err := rec.flush(); err != nil {
 		return err
 	}
+	var succeeded []string
 	for id, h := range rec.health {
 		if h.succeeded {
-			if _, err := st(sqlLastSuccess).ExecContext(ctx, ms(now), id); err != nil {
-				return fmt.Errorf("note last success of endpoint %s: %w", id, err)
-			}
+			succeeded = append(succeeded, id)
 		}
+	}
+	if len(succeeded) == 0 {
+		return nil
+	}
+	slices.Sort(succeeded)
+	if _, err := st(sqlLastSuccess).ExecContext(ctx, ms(now), jsonList(succeeded)); err != nil {
+		return fmt.Errorf("note last success of %d endpoints: %w", len(succeeded), err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,44 @@ func TestRecordRound(t *testing.T) {
 		}
 	})
 
+	t.Run("a round over several endpoints notes the last success of those that had one, and fails the one that answered 410", func(t *testing.T) {
+		s := modelstest.MustOpenStore(t)
+		s.Now = steppingClock(time.Millisecond)
+		var eps []string
+		for _, u := range []string{"http://localhost/a", "http://localhost/b", "http://localhost/c"} {
+			eps = append(eps, mustCreateEndpoint(t, s, models.Sandbox, u).ID)
+		}
+		if _, err := s.CreateUser(ctx, models.Sandbox, nil, "test"); err != nil {
+			t.Fatal(err)
+		}
+		claims := claimAll(t, s, "w")
+		if len(claims) != 3 {
+			t.Fatalf("%d claims, want one per endpoint", len(claims))
+		}
+		status := map[string]int{eps[0]: 200, eps[1]: 410, eps[2]: 204}
+		var round []models.AttemptResult
+		for i := range claims {
+			round = append(round, outcome(s, &claims[i], status[claims[i].Delivery.EndpointID], nil))
+		}
+		if err := s.RecordAttempts(ctx, "w", round); err != nil {
+			t.Fatal(err)
+		}
+		var succeeded, disabled []string
+		if err := s.W.Raw("SELECT id FROM webhook_endpoints WHERE last_success_at IS NOT NULL ORDER BY id").Scan(&succeeded).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.W.Raw("SELECT id FROM webhook_endpoints WHERE disabled_at IS NOT NULL").Scan(&disabled).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := []string{eps[0], eps[2]}
+		slices.Sort(want)
+		if !slices.Equal(succeeded, want) {
+			t.Errorf("endpoints with a last success %v, want %v", succeeded, want)
+		}
+		if !slices.Equal(disabled, []string{eps[1]}) {
+			t.Errorf("endpoints disabled %v, want %v", disabled, eps[1:2])
+		}
+	})
 	t.Run("outcomes before a 410 in the same round are settled before the endpoint is disabled", func(t *testing.T) {
 		s, claims := setup(t, 4)
 		round := []models.AttemptResult{outcome(s, &claims[0], 200, nil), outcome(s, &claims[1], 500, &later),

@@ -226,6 +226,11 @@ func TestSchemasAgree(t *testing.T) {
 		if !slices.Equal(l.FKs, p.FKs) {
 			t.Errorf("table %s: foreign keys\nsqlite:   %q\npostgres: %q", name, l.FKs, p.FKs)
 		}
+		for trigger, when := range pgTriggerExceptions[name] {
+			if p.Triggers[trigger] == when {
+				p.Triggers[trigger] = l.Triggers[trigger]
+			}
+		}
 		if !reflect.DeepEqual(l.Triggers, p.Triggers) {
 			t.Errorf("table %s: triggers\nsqlite:   %q\npostgres: %q", name, l.Triggers, p.Triggers)
 		}
@@ -243,6 +248,14 @@ func TestSchemasAgree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pgTriggerExceptions are the triggers that fire otherwise on PostgreSQL,
+// by table, with when they fire there. delivery_hourly_status runs once
+// per statement with transition tables, which take no column list
+// (migration 017).
+var pgTriggerExceptions = map[string]map[string]string{
+	"deliveries": {"delivery_hourly_status": "after update"},
 }
 
 // checkTypeExceptions keeps pgTypeExceptions true to the schema and to the

@@ -28,6 +28,24 @@ import (
 // listed table and analyzed; it skips the test when the variable is unset.
 func openPostgresPlanStore(t *testing.T) *Store {
 	t.Helper()
+	s := openPostgresSchemaStore(t)
+	db, err := s.W.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{postgresPlanFill, postgresPlanVacuum} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("fill: %v", err)
+		}
+	}
+	return s
+}
+
+// openPostgresSchemaStore opens an empty store on a new schema of the
+// server TOKENDESK_TEST_POSTGRES names, dropped when the test ends; it
+// skips the test when the variable is unset.
+func openPostgresSchemaStore(t *testing.T) *Store {
+	t.Helper()
 	base := os.Getenv("TOKENDESK_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("TOKENDESK_TEST_POSTGRES is not set: PostgreSQL's plans are not checked (.ci/with-postgres starts a server)")
@@ -58,15 +76,6 @@ func openPostgresPlanStore(t *testing.T) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	db, err := s.W.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{postgresPlanFill, postgresPlanVacuum} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("fill: %v", err)
-		}
-	}
 	return s
 }
 

@@ -1,5 +1,7 @@
 package models
 
+import "strings"
+
 // postgresStatements are PostgreSQL's words for the statements whose
 // SQLite text it does not take, keyed by that text (each key is a named
 // constant beside the code that runs it, with the reasons for its shape).
@@ -8,13 +10,21 @@ var postgresStatements = map[string]string{
 	// A claim locks the due rows it takes and skips those another
 	// instance is locking, so two instances never hold one delivery and
 	// neither waits for the other; the lease written here outlives the
-	// transaction (no row lock is held over an HTTP request). MATERIALIZED
-	// keeps the planner from folding the CTE into the UPDATE, which would
-	// lose the LIMIT's ordering. The last column stands for SQLite's rowid:
-	// PostgreSQL settles by id.
+	// transaction (no row lock is held over an HTTP request). The rows
+	// locked are then updated by their tuple ids (ctid), a TID scan: a
+	// join back on id let the planner pick a hash join over a sequential
+	// scan of the whole table, or the reverse, by its guess of how many
+	// rows are due. A locked row cannot move before the update, so its
+	// ctid holds. The last column stands for SQLite's rowid: the row's
+	// new ctid as block<<16 | offset, which the settle finds it by.
 	sqlClaimAny: postgresClaim(""),
 	sqlClaim:    postgresClaim("\n\t\tAND endpoint_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb))"),
 
+	// The round's rows are fetched by the ctids their claims returned (a
+	// TID scan, whatever the planner believes of the table) and matched to
+	// their settlements by id. A row updated since its claim has moved:
+	// it is not found, and flush decides those again one by one, as on
+	// SQLite when the rowid's row is no longer ours.
 	sqlSettleBatch: `UPDATE deliveries SET status = j.st, attempt_count = attempt_count + 1,
 	auto_attempts = auto_attempts + j.auto, next_attempt_at = j.nxt, lease_owner = '', lease_expires_at = NULL,
 	last_status_code = j.code, last_error = j.err,
@@ -24,8 +34,14 @@ var postgresStatements = map[string]string{
 	return_status = CASE WHEN j.man THEN '' ELSE return_status END
 FROM (SELECT v->>8 AS id, v->>1 AS st, (v->>2)::int AS auto, (v->>3)::bigint AS nxt, (v->>4)::int AS code,
 	v->>5 AS err, (v->>6)::int = 1 AS man, (v->>7)::int AS req FROM jsonb_array_elements($3::jsonb) AS e(v)) AS j
-WHERE deliveries.id = j.id AND deliveries.lease_owner = $2 AND deliveries.status = 'PENDING'
+WHERE deliveries.ctid = ANY(ARRAY(SELECT ` + tidOf("(v->>0)::bigint") + ` FROM jsonb_array_elements($3::jsonb) AS e(v)))
+	AND deliveries.id = j.id AND deliveries.lease_owner = $2 AND deliveries.status = 'PENDING'
 	AND deliveries.manual_requests = j.req`,
+
+	sqlEndpoints: strings.Replace(sqlEndpoints, "SELECT value FROM json_each(?)", "SELECT jsonb_array_elements_text(?::jsonb)", 1),
+	sqlHealthOf:  strings.Replace(sqlHealthOf, "SELECT value FROM json_each(?)", "SELECT jsonb_array_elements_text(?::jsonb)", 1),
+	sqlLastSuccess: strings.Replace(sqlLastSuccess, "SELECT value FROM json_each(?)",
+		"SELECT jsonb_array_elements_text(?::jsonb)", 1),
 
 	sqlNextDueExcept: `SELECT next_attempt_at FROM deliveries WHERE status = 'PENDING'
 	AND (lease_expires_at IS NULL OR lease_expires_at < ?) AND endpoint_id NOT IN (SELECT jsonb_array_elements_text(?::jsonb))
@@ -58,16 +74,20 @@ func postgresClaim(exclude string) string {
 	if exclude != "" {
 		limit = "$6"
 	}
-	return `WITH due AS MATERIALIZED (
-	SELECT id FROM deliveries
+	return `UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2
+WHERE ctid = ANY(ARRAY(
+	SELECT ctid FROM deliveries
 	WHERE status = 'PENDING' AND next_attempt_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $4)` + exclude + `
 	ORDER BY next_attempt_at
 	LIMIT ` + limit + `
-	FOR UPDATE SKIP LOCKED)
-UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2
-FROM due WHERE deliveries.id = due.id
-RETURNING deliveries.id, deliveries.mode, deliveries.endpoint_id, deliveries.event_id, deliveries.attempt_count,
-	deliveries.auto_attempts, deliveries.manual_pending, deliveries.manual_by, deliveries.return_status,
-	deliveries.manual_requests, deliveries.next_attempt_at,
-	(SELECT payload FROM events WHERE events.id = deliveries.event_id), 1::bigint`
+	FOR UPDATE SKIP LOCKED))
+RETURNING id, mode, endpoint_id, event_id, attempt_count, auto_attempts, manual_pending, manual_by, return_status,
+	manual_requests, next_attempt_at, (SELECT payload FROM events WHERE events.id = deliveries.event_id),
+	((ctid::text::point)[0]::bigint << 16) | (ctid::text::point)[1]::bigint`
+}
+
+// tidOf is the ctid a claim returned as block<<16 | offset (an offset
+// within a page is below 2^16) given back as a tid.
+func tidOf(n string) string {
+	return "format('(%s,%s)', " + n + " >> 16, " + n + " & 65535)::tid"
 }

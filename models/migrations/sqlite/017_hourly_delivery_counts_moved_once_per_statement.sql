@@ -1,0 +1,4 @@
+-- hourly delivery counts moved once per statement
+-- Nothing to do on SQLite, which has no statement-level triggers: its row
+-- trigger of 005 runs in-process and costs a few microseconds a delivery.
+-- PostgreSQL's runs once per UPDATE (see there).
