@@ -140,7 +140,7 @@ func TestDeliveryHourlyCountsFollowEveryChange(t *testing.T) {
 		})
 	}
 	// The dispatcher settles a round in one statement: on PostgreSQL the
-	// counts move once per statement (migration 017), summed by hour.
+	// counts move once per statement (migration 018), summed by hour.
 	t.Run("one statement moving many deliveries of two hours to three statuses counts each", func(t *testing.T) {
 		ids := make([]string, 9)
 		for i := range ids {

@@ -253,7 +253,7 @@ func TestSchemasAgree(t *testing.T) {
 // pgTriggerExceptions are the triggers that fire otherwise on PostgreSQL,
 // by table, with when they fire there. delivery_hourly_status runs once
 // per statement with transition tables, which take no column list
-// (migration 017).
+// (migration 018).
 var pgTriggerExceptions = map[string]map[string]string{
 	"deliveries": {"delivery_hourly_status": "after update"},
 }
