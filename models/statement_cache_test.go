@@ -4,23 +4,27 @@ import (
 	"context"
 	"errors"
 	"os"
-	"sync/atomic"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+	"gorm.io/gorm"
 
 	"tokendesk/models"
 	"tokendesk/models/modelstest"
 )
 
-// countCompiles counts, on the writer's one connection, how often SQLite
-// compiles a statement that inserts into each of tables: the authorizer is
-// asked while a statement is compiled (sqlite3_prepare, or a re-compilation
-// of an expired statement), never while it runs.
-func countCompiles(t *testing.T, s *models.Store, tables ...string) map[string]*atomic.Int64 {
+// compilesOn records, on the one connection of pool, what SQLite's
+// authorizer is asked, which it is only while a statement is compiled
+// (sqlite3_prepare, or a re-compilation of an expired statement), never
+// while it runs. The result tells how often an action on a table (and
+// column, for reads) was authorized since: once per compilation of each
+// statement that does it.
+func compilesOn(t *testing.T, pool *gorm.DB) func(op int, table, column string) int64 {
 	t.Helper()
-	db, err := s.W.DB()
+	db, err := pool.DB()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,19 +33,17 @@ func countCompiles(t *testing.T, s *models.Store, tables ...string) map[string]*
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	counts := map[string]*atomic.Int64{}
-	for _, table := range tables {
-		counts[table] = new(atomic.Int64)
-	}
+	var mu sync.Mutex
+	seen := map[[3]string]int64{}
 	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(*sqlite3.SQLiteConn)
 		if !ok {
-			return errors.New("the writer's connection is not go-sqlite3's")
+			return errors.New("the connection is not go-sqlite3's")
 		}
-		c.RegisterAuthorizer(func(op int, arg1, _, _ string) int {
-			if n := counts[arg1]; n != nil && op == sqlite3.SQLITE_INSERT {
-				n.Add(1)
-			}
+		c.RegisterAuthorizer(func(op int, arg1, arg2, _ string) int {
+			mu.Lock()
+			seen[[3]string{strconv.Itoa(op), arg1, arg2}]++
+			mu.Unlock()
 			return sqlite3.SQLITE_OK
 		})
 		return nil
@@ -49,7 +51,11 @@ func countCompiles(t *testing.T, s *models.Store, tables ...string) map[string]*
 	if err != nil {
 		t.Fatal(err)
 	}
-	return counts
+	return func(op int, table, column string) int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen[[3]string{strconv.Itoa(op), table, column}]
+	}
 }
 
 func TestStatementCache(t *testing.T) {
@@ -58,16 +64,42 @@ func TestStatementCache(t *testing.T) {
 
 	t.Run("a write transaction compiles its statements once, not once per transaction", func(t *testing.T) {
 		s := modelstest.MustOpenStore(t)
-		compiles := countCompiles(t, s, "users", "user_metadata", "link_tokens", "events")
+		compiles := compilesOn(t, s.W)
 		for range 20 {
 			if _, err := s.CreateUser(ctx, models.Sandbox, models.Metadata{"email": "a@example.com"}, "test"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for table, n := range compiles {
-			if got, want := n.Load(), int64(1); got != want {
+		for _, table := range []string{"users", "user_metadata", "link_tokens", "events"} {
+			if got, want := compiles(sqlite3.SQLITE_INSERT, table, ""), int64(1); got != want {
 				t.Errorf("the %s insert was compiled %d times for 20 users, want %d", table, got, want)
 			}
+		}
+	})
+
+	t.Run("a metadata search is compiled once, not on every search", func(t *testing.T) {
+		opts := modelstest.Options(t)
+		opts.Readers = 1
+		s, err := models.Open(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.CreateUser(ctx, models.Sandbox, models.Metadata{"email": "a@example.com"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		compiles := compilesOn(t, s.R)
+		for _, q := range []string{"a@example.com", "A@example.com", "b@example.com", "a@example.com"} {
+			if _, err := s.Search(ctx, models.Sandbox, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The equal match runs four times and is compiled once; the prefix
+		// match runs once (b@ matches nothing whole) and is compiled twice,
+		// when prepared and again with its pattern bound, which SQLite
+		// plans with (as on every run: the LIKE's index range needs it).
+		if got, want := compiles(sqlite3.SQLITE_READ, "user_metadata", "user_id"), int64(1+2); got != want {
+			t.Fatalf("the metadata search's statements were compiled %d times, want %d", got, want)
 		}
 	})
 
