@@ -63,17 +63,16 @@ type Store struct {
 	// about (files readable by others); the app logs them.
 	Warnings []string
 
-	d            dialect
-	clockOffset  atomic.Int64 // the database's clock minus this machine's, in ns (PostgreSQL)
-	path         string
-	sealer       *sealer
-	keys         *keyRing
-	tokens       *groupCommit[*tokenInsert] // link tokens issued by concurrent requests, written together
-	verified     verifiedKeys               // API keys whose secret was checked, for POST /v1/tokens
-	insertTokens *hotStatement              // the tokens' group-committed insert, prepared once
-	commits      atomic.Uint64              // committed write transactions, for the checkpoint loop's idle test
-	diskFull     atomic.Bool                // the last write failed for lack of space
-	holding      atomic.Bool                // a write is running holdWAL's checkpoint
+	d           dialect
+	clockOffset atomic.Int64 // the database's clock minus this machine's, in ns (PostgreSQL)
+	path        string
+	sealer      *sealer
+	keys        *keyRing
+	tokens      *groupCommit[*tokenInsert] // link tokens issued by concurrent requests, written together
+	verified    verifiedKeys               // API keys whose secret was checked, for POST /v1/tokens
+	commits     atomic.Uint64              // committed write transactions, for the checkpoint loop's idle test
+	diskFull    atomic.Bool                // the last write failed for lack of space
+	holding     atomic.Bool                // a write is running holdWAL's checkpoint
 
 	throttlePrunedAt atomic.Int64 // ms of this instance's last prune of the sign-in throttle
 
@@ -88,12 +87,21 @@ const DefaultTokenTTL = 5 * time.Hour
 // (the command line's, a backup's) before answering busy.
 const busyTimeoutMS = 10000
 
+// stmtCacheSize bounds the statements each SQLite connection keeps
+// prepared: more than the app's distinct statement texts in steady use.
+const stmtCacheSize = 256
+
 func dsn(path string, writer bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_foreign_keys", "on")
+	// Each connection keeps its statements prepared, by SQL text, and
+	// takes them again in later transactions (go-sqlite3 resets and
+	// clears a statement when it comes back, finalizes the least recently
+	// used past the bound, and all of them when the connection closes).
+	q.Set("_stmt_cache_size", strconv.Itoa(stmtCacheSize))
 	if writer {
 		// Take the write lock when the transaction begins, so two processes
 		// (server and CLI) never deadlock upgrading a read lock.
@@ -128,8 +136,11 @@ func Open(opts Options) (*Store, error) {
 	cfg := &gorm.Config{
 		// GORM's default logger prints SQL with its parameters, which may
 		// hold secrets; the app logs what matters itself.
-		Logger:                 logger.Discard,
-		PrepareStmt:            true,
+		Logger: logger.Discard,
+		// No PrepareStmt: each driver keeps prepared statements per
+		// connection itself (dsn's _stmt_cache_size on SQLite, pgx on
+		// PostgreSQL). GORM's, on SQLite, prepared every statement first
+		// used in a transaction again in each later one.
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
@@ -178,9 +189,6 @@ func (s *Store) openRest(opts Options) error {
 	if err != nil {
 		return err
 	}
-	if s.insertTokens, err = s.prepareHot(ctx, sqlInsertTokens); err != nil {
-		return fmt.Errorf("prepare the token insert: %w", err)
-	}
 	s.tokens = newGroupCommit(s, s.insertLinkTokens)
 	s.d.started(s)
 	return nil
@@ -199,7 +207,6 @@ func (s *Store) Close() error {
 		s.tokens.close()
 		s.tokens = nil
 	}
-	s.insertTokens.close()
 	if s.d != nil {
 		s.d.stop(s)
 	}
@@ -262,8 +269,8 @@ func ScopeMode(m Mode) func(*gorm.DB) *gorm.DB {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	// Migrations go through database/sql directly: GORM's prepared
-	// statements would run only the first statement of a multi-statement script.
+	// Migrations go through database/sql directly: each script is one
+	// Exec, whose statements the driver runs in turn.
 	db, err := s.W.DB()
 	if err != nil {
 		return err

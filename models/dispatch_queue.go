@@ -11,10 +11,10 @@ import (
 
 // DispatchQueue is the dispatcher's handle on the deliveries: the same
 // database as the Store, with the statements of the hot path prepared once on
-// the writer. (GORM prepares a statement inside the first transaction that
-// uses it, which ties it to that transaction, so every later transaction
-// prepares it again; at thousands of deliveries a second that was most of
-// the writer's time.) Its queries serve both modes at once, so unlike the
+// the writer. (They were prepared here when GORM prepared a statement again
+// in every transaction; the writer's statement cache, dsn's
+// _stmt_cache_size, now keeps the store's other statements prepared too.)
+// Its queries serve both modes at once, so unlike the
 // rest of the store they are not scoped with ScopeMode: every row they touch
 // carries its mode, and attempts are recorded under it.
 type DispatchQueue struct {

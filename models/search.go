@@ -199,9 +199,12 @@ func (s *Store) Search(ctx context.Context, mode Mode, q string) (*SearchResult,
 const minPrefixSearch = 3
 
 // Metadata values are matched in any letter case, through one index (SQLite:
-// NOCASE, whose LIKE ignores ASCII case too).
+// NOCASE, whose LIKE ignores ASCII case too). The equal match's LIMIT +?
+// keeps the bound limit out of SQLite's plan, which would otherwise be
+// compiled again on every search (see claimTail); the prefix match is
+// compiled with its pattern each time anyway, to use the index for it.
 const (
-	sqlMetadataEqual  = `SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value = ? COLLATE NOCASE LIMIT ?`
+	sqlMetadataEqual  = `SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value = ? COLLATE NOCASE LIMIT +?`
 	sqlMetadataPrefix = `SELECT user_id, key, value FROM user_metadata WHERE mode = ? AND value LIKE ? ESCAPE '\' LIMIT ?`
 )
 

@@ -81,7 +81,7 @@ type tokenInsert struct {
 
 // sqlInsertTokens is the hot insert of token issuing: the tokens of
 // concurrent requests in one statement, from one JSON array (one text for
-// every batch size, so it is prepared once), each row written only when
+// every batch size, so it is prepared once per connection), each row written only when
 // its user is one of its mode's users and, when it carries an API key
 // (elements 8 and 9: its id and secret hash), that key is unrevoked with
 // the same secret and mode. The key's condition is the one keyStillLive
@@ -96,7 +96,7 @@ RETURNING id`
 // insertLinkTokens writes a batch of tokens with sqlInsertTokens.
 func (s *Store) insertLinkTokens(tx *gorm.DB, ins []*tokenInsert) error {
 	doc := appendTokensJSON(make([]byte, 0, 400*len(ins)), ins)
-	rows, err := s.insertTokens.query(tx, string(doc)) // a []byte would be expanded into a list
+	rows, err := tx.Raw(s.d.gormSQL(sqlInsertTokens), string(doc)).Rows() // a []byte would be expanded into a list
 	if err != nil {
 		return err
 	}
