@@ -9,27 +9,19 @@ import (
 	"time"
 
 	"tokendesk/models"
-	"tokendesk/models/modelstest"
 )
 
-// twoInstances opens two stores on one database (a SQLite file, or a
-// PostgreSQL schema on the PostgreSQL pass), as two instances of the server
-// sharing it, both on one settable clock.
+// twoInstances is twoStores (two instances sharing one database) with
+// both stores on one settable clock.
 func twoInstances(t *testing.T) (a, b *models.Store, clock *atomic.Int64) {
 	t.Helper()
-	opts := modelstest.Options(t)
 	clock = &atomic.Int64{}
 	clock.Store(time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli())
-	open := func() *models.Store {
-		s, err := models.Open(opts)
-		if err != nil {
-			t.Fatalf("open store: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
+	a, b = twoStores(t)
+	for _, s := range []*models.Store{a, b} {
 		s.Now = func() time.Time { return time.UnixMilli(clock.Load()).UTC() }
-		return s
 	}
-	return open(), open(), clock
+	return a, b, clock
 }
 
 func signInKeys(ip, email string) []models.ThrottleKey {

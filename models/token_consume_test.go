@@ -16,16 +16,8 @@ import (
 // connections and not only inside one writer pool.
 func TestConsumeTokenConcurrently(t *testing.T) {
 	ctx := context.Background()
-	opts := modelstest.Options(t) // one database, two stores
-	open := func() *models.Store {
-		s, err := models.Open(opts)
-		if err != nil {
-			t.Fatalf("open store: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	stores := []*models.Store{open(), open()}
+	a, b := twoStores(t)
+	stores := []*models.Store{a, b}
 
 	for round := range 5 {
 		u, err := stores[0].CreateUser(ctx, models.Sandbox, nil, "test")
