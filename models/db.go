@@ -189,7 +189,7 @@ func (s *Store) openRest(opts Options) error {
 	if err != nil {
 		return err
 	}
-	s.tokens = newGroupCommit(s, s.insertLinkTokens)
+	s.tokens = newGroupCommit(s, s.d.commitLinger(), s.insertLinkTokens)
 	s.d.started(s)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -59,6 +60,9 @@ type dialect interface {
 	// queueTx runs first in each of the dispatcher's transactions: what
 	// its statements need of the session beyond their text.
 	queueTx(ctx context.Context, tx *sql.Tx) error
+	// commitLinger is how long a group commit waits for more items while
+	// they arrive together (0: never).
+	commitLinger() time.Duration
 	// asText reads a column as text in a SELECT list (SQLite's BLOB
 	// columns may hold text).
 	asText(column string) string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -102,6 +103,15 @@ func (sqliteDialect) scrub(ctx context.Context, conn *sql.Conn, fn func() error)
 }
 
 func (sqliteDialect) queueTx(context.Context, *sql.Tx) error { return nil }
+
+// commitLinger: SQLite's one writer commits a batch of a few tokens in well
+// under a millisecond, so under the README's wrk load on POST /v1/tokens
+// (32 connections) batches stayed at four or five tokens, about 2,000
+// commits a second. Waiting while requests arrive together gathers about
+// twenty (500 commits a second): p99 fell from 28 to 42 ms to 15 to 21 ms,
+// with throughput the same or slightly higher and p50 unchanged (8 s wrk
+// rounds, interleaved, lingers of 300 and 600 µs).
+func (sqliteDialect) commitLinger() time.Duration { return 500 * time.Microsecond }
 
 func (sqliteDialect) asText(column string) string { return "CAST(" + column + " AS TEXT)" }
 

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -16,12 +17,18 @@ import (
 // lone item is written at once. (Measured on PostgreSQL: letting each
 // request write side by side on the pool, with or without a transaction of
 // its own, cost the server more CPU per request than this.)
+//
+// Under load a batch may also wait up to linger for more items (see
+// dialect.commitLinger), as PostgreSQL's commit_delay does: only while
+// items arrive together (the last batch held several), never for a lone
+// item, and no longer than it takes to gather as many as last time.
 type groupCommit[T any] struct {
-	s     *Store
-	write func(tx *gorm.DB, items []T) error
-	jobs  chan *groupJob[T]
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	s      *Store
+	write  func(tx *gorm.DB, items []T) error
+	linger time.Duration
+	jobs   chan *groupJob[T]
+	stop   chan struct{}
+	wg     sync.WaitGroup
 }
 
 type groupJob[T any] struct {
@@ -33,9 +40,10 @@ type groupJob[T any] struct {
 const maxGroup = 128
 
 // newGroupCommit starts the loop that hands batches of items to write,
-// which must write them all in tx, in one statement where it can.
-func newGroupCommit[T any](s *Store, write func(tx *gorm.DB, items []T) error) *groupCommit[T] {
-	g := &groupCommit[T]{s: s, write: write, jobs: make(chan *groupJob[T], maxGroup), stop: make(chan struct{})}
+// which must write them all in tx, in one statement where it can. A batch
+// waits up to linger for more items while they arrive together.
+func newGroupCommit[T any](s *Store, linger time.Duration, write func(tx *gorm.DB, items []T) error) *groupCommit[T] {
+	g := &groupCommit[T]{s: s, write: write, linger: linger, jobs: make(chan *groupJob[T], maxGroup), stop: make(chan struct{})}
 	g.wg.Add(1)
 	go g.loop()
 	return g
@@ -71,6 +79,12 @@ func (g *groupCommit[T]) loop() {
 	defer g.wg.Done()
 	batch := make([]*groupJob[T], 0, maxGroup)
 	items := make([]T, 0, maxGroup)
+	var lingering *time.Timer
+	if g.linger > 0 {
+		lingering = time.NewTimer(g.linger)
+		lingering.Stop()
+	}
+	last := 0 // the last batch's size
 	for {
 		select {
 		case <-g.stop:
@@ -87,12 +101,35 @@ func (g *groupCommit[T]) loop() {
 				break drain
 			}
 		}
+		if lingering != nil && last > 1 && len(batch) < last {
+			batch = g.wait(batch, lingering, last)
+		}
+		last = len(batch)
 		items = items[:0]
 		for _, job := range batch {
 			items = append(items, job.item)
 		}
 		g.commit(batch, items)
 	}
+}
+
+// wait adds to batch the items that arrive within the linger, until it is
+// as large as the last one: that many callers were writing together, and
+// once they are all back there is nobody left to wait for.
+func (g *groupCommit[T]) wait(batch []*groupJob[T], t *time.Timer, size int) []*groupJob[T] {
+	t.Reset(g.linger)
+	defer t.Stop()
+	for len(batch) < size {
+		select {
+		case job := <-g.jobs:
+			batch = append(batch, job)
+		case <-t.C:
+			return batch
+		case <-g.stop:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (g *groupCommit[T]) commit(batch []*groupJob[T], items []T) {
