@@ -14,11 +14,11 @@ import (
 // restart the WAL while writes continue, though: SQLite starts the file over
 // only when a write transaction begins right after a complete checkpoint,
 // and under load a commit always lands first (1.76 GB after 8 s). So once
-// the file passes walRestartBytes the loop runs passive checkpoints beside
-// the writer until one finds little new to copy (catchUp), then one on the
-// writer connection itself: it waits its turn like a write, finds only what
-// was committed during the last short pass (its two fsyncs are most of
-// the wait), and the writer's next transaction starts the file over. A reader still on an old snapshot can keep that from happening;
+// the file passes walRestartBytes the loop runs one more passive checkpoint
+// beside the writer, then one on the writer connection itself: it waits its
+// turn like a write, finds only what was committed meanwhile (a few ms of
+// copy and one fsync), and the writer's next transaction starts the file
+// over. A reader still on an old snapshot can keep that from happening;
 // past walForceBytes a TRUNCATE checkpoint waits (up to 100 ms) for such
 // readers and starts the file over itself (a RESTART leaves that to the
 // next writer, which gives up at once if a reader is in the way: measured,
@@ -45,11 +45,6 @@ const (
 	// Past walHardBytes the write waits as long as it takes readers to
 	// move on (on an overloaded machine a "short" read can take 100 ms).
 	holdBusyMS = 2000
-
-	// catchUp's passes: at most this many, stopping once the WAL grew by at
-	// most catchUpFrames (of one page each) during one.
-	catchUpPasses = 6
-	catchUpFrames = 64
 )
 
 // checkpointLoop replaces SQLite's automatic checkpoints, which the writer
@@ -73,10 +68,9 @@ func (s *Store) checkpointLoop() {
 		case idle && size > walKeepBytes:
 			s.writerCheckpoint("TRUNCATE", truncateBusyMS)
 		case size > walForceBytes:
-			s.catchUp()
 			s.writerCheckpoint("TRUNCATE", restartBusyMS)
 		case size > walRestartBytes:
-			s.catchUp()
+			s.Checkpoint()
 			s.writerCheckpoint("PASSIVE", 0)
 		}
 	}
@@ -146,44 +140,13 @@ func (s *Store) writerCheckpoint(mode string, waitMS int) error {
 // benchmarks call it until it was, so that copying what they wrote to set
 // up is not charged to what they then measure.
 func (s *Store) Checkpoint() (complete bool, err error) {
-	logFrames, done, err := s.passiveCheckpoint()
-	return err == nil && logFrames == done, err
-}
-
-// passiveCheckpoint runs one passive checkpoint on a reader connection and
-// returns the WAL's frames and how many of them are now in the database
-// (-1 when busy: another checkpoint is running).
-func (s *Store) passiveCheckpoint() (logFrames, done int, err error) {
 	db, err := s.R.DB()
 	if err != nil {
-		return 0, 0, err
+		return false, err
 	}
-	var busy int
+	var busy, logFrames, done int
 	if err := db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
-		return 0, 0, fmt.Errorf("checkpoint: %w", err)
+		return false, fmt.Errorf("checkpoint: %w", err)
 	}
-	if busy != 0 {
-		return logFrames, -1, nil
-	}
-	return logFrames, done, nil
-}
-
-// catchUp runs passive checkpoints beside the writer until one of them had
-// little to copy, at most catchUpPasses. Whatever the writer commits while a
-// pass runs is left for the next one, so each pass is shorter than the one
-// before; the checkpoint the writer then runs on its own connection, holding
-// every commit meanwhile, copies only what came in during the last short
-// pass.
-func (s *Store) catchUp() {
-	last := -1
-	for range catchUpPasses {
-		logFrames, done, err := s.passiveCheckpoint()
-		if err != nil || done < 0 {
-			return
-		}
-		if last >= 0 && logFrames >= last && logFrames-last <= catchUpFrames {
-			return
-		}
-		last = logFrames
-	}
+	return busy == 0 && logFrames == done, nil
 }
