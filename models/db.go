@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,7 +73,7 @@ type Store struct {
 	verified    verifiedKeys               // API keys whose secret was checked, for POST /v1/tokens
 	commits     atomic.Uint64              // committed write transactions, for the checkpoint loop's idle test
 	diskFull    atomic.Bool                // the last write failed for lack of space
-	holding     atomic.Bool                // a write is running holdWAL's checkpoint
+	holding     sync.Mutex                 // held by the write running holdWAL's checkpoint
 
 	throttlePrunedAt atomic.Int64 // ms of this instance's last prune of the sign-in throttle
 
