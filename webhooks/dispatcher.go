@@ -329,8 +329,9 @@ func dbCtx() (context.Context, context.CancelFunc) {
 // (it inserts the attempts and moves every delivery on). With one receiver
 // and 32 attempts in flight, recording and claiming together held each
 // freed slot for the whole round, and the sends and the database took
-// turns instead of overlapping: 7,000 deliveries a second against 10,500
-// with the claim first (BenchmarkDispatcher), for one more commit a round.
+// turns instead of overlapping: about 7,400 deliveries a second against
+// 10,000 with the claim first (BenchmarkDispatcher, medians of interleaved
+// runs), for one more commit a round.
 //
 // When recording fails (the database is full, locked or gone), the round's
 // results are kept with their claims and tried again with growing waits;
