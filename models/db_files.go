@@ -57,6 +57,7 @@ var registerOnce sync.Once
 // reopens gets them too. Drivers are registered process-wide, hence once.
 func registerDrivers() {
 	registerOnce.Do(func() {
+		keepFreedHeap()
 		sql.Register(writerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 			// Checkpoints copy the WAL into the database and fsync; run
 			// inside a commit they stall that request and every one queued

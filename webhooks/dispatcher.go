@@ -83,7 +83,8 @@ const (
 	recordRetryFirst = 100 * time.Millisecond
 	recordRetryMax   = 5 * time.Second
 	// A round that would record fewer than minRoundUnderLoad results, and
-	// under a quarter of the attempts in flight, waits roundGather for more.
+	// fewer than the attempts still in flight, waits up to roundGather for
+	// more (see pump).
 	minRoundUnderLoad = 64
 	roundGather       = time.Millisecond
 )
@@ -146,9 +147,10 @@ func (c *Config) setDefaults() error {
 
 // Dispatcher claims due deliveries, sends each on a goroutine of its own
 // and records every attempt. One goroutine, the pump, does all the database
-// work: each round it records what finished and claims what is due in one
-// transaction, so the single SQLite writer commits once per round, not
-// twice per delivery, and is never held by a goroutine waiting its turn.
+// work: each round it claims what is due and records what finished, in one
+// transaction or, when it has both to do, two (the claim first, see pump),
+// so the single SQLite writer commits once or twice per round, not twice
+// per delivery, and is never held by a goroutine waiting its turn.
 // A claim is sent as soon as it is made: what limits how many go out is
 // the in-flight budget and each endpoint's limits (see endpoints), applied
 // when claiming, so nothing waits in memory for its turn.
@@ -317,9 +319,19 @@ func dbCtx() (context.Context, context.CancelFunc) {
 }
 
 // pump is the only goroutine that writes deliveries. Each round it takes
-// every finished result waiting, and in one transaction records them and,
-// when there may be due work and room for it, claims more. It waits only
-// when there is nothing to record and nothing to claim.
+// every finished result waiting, records them and, when there may be due
+// work and room for it, claims more. It waits only when there is nothing to
+// record and nothing to claim.
+//
+// When a round has both, the claim is a transaction of its own, committed
+// and sent before the results are recorded: a slot an attempt freed is
+// filled again without waiting for the recording, the longer of the two
+// (it inserts the attempts and moves every delivery on). With one receiver
+// and 32 attempts in flight, recording and claiming together held each
+// freed slot for the whole round, and the sends and the database took
+// turns instead of overlapping: about 7,400 deliveries a second against
+// 10,000 with the claim first (BenchmarkDispatcher, medians of interleaved
+// runs), for one more commit a round.
 //
 // When recording fails (the database is full, locked or gone), the round's
 // results are kept with their claims and tried again with growing waits;
@@ -334,19 +346,23 @@ func (d *Dispatcher) pump() {
 	var held *result    // a result taken while waiting
 	failures := 0       // recording tries failed in a row
 	var retry time.Time // when recording is tried again after a failure
+	gatherTimer := time.NewTimer(roundGather)
+	gatherTimer.Stop()
+	defer gatherTimer.Stop()
 	for {
 		if held != nil {
 			batch, held = append(batch, *held), nil
 		}
 		batch = d.gather(batch)
-		if n := int64(len(batch)); n > 0 && n < minRoundUnderLoad && 4*n < d.sending.Load()+n {
-			// Under load a round's fixed costs (its transaction, each
+		if n := int64(len(batch)); n > 0 && n < minRoundUnderLoad && n < d.sending.Load() {
+			// Under load a round's fixed costs (its transactions, each
 			// endpoint's health and last success) are paid per round, and
 			// claiming the one slot a result frees makes rounds of one:
-			// while fewer than a quarter of the attempts in flight have
-			// come back, a moment's wait lets more join this round.
-			time.Sleep(roundGather)
-			batch = d.gather(batch)
+			// while fewer attempts have come back than are still in
+			// flight, a moment's wait lets more join this round. It ends
+			// as soon as they have: a fixed sleep kept the freed slots
+			// empty to its end.
+			batch = d.gatherFor(batch, gatherTimer)
 		}
 		stopping := d.stopped()
 		if failures > 0 && stopping && d.sendCtx.Err() != nil {
@@ -370,7 +386,21 @@ func (d *Dispatcher) pump() {
 			}
 		}
 		if !waiting && (len(batch) > 0 || limit > 0) {
-			claims, more, err := d.exchange(batch, limit)
+			var err error
+			if limit > 0 && len(batch) > 0 {
+				// The claim goes first, on its own (see above).
+				var claims []models.Claim
+				var more bool
+				if claims, more, err = d.exchange(nil, limit); err == nil {
+					d.launch(claims, 0)
+					look, limit = more, 0
+				}
+			}
+			var claims []models.Claim
+			var more bool
+			if err == nil {
+				claims, more, err = d.exchange(batch, limit)
+			}
 			if err != nil {
 				failures++
 				wait := min(recordRetryFirst<<min(failures-1, 10), recordRetryMax)
@@ -384,13 +414,8 @@ func (d *Dispatcher) pump() {
 				d.log.Info("recording works again", "after_tries", failures)
 				failures = 0
 			}
-			d.outstanding.Add(int64(len(claims) - len(batch)))
-			d.sending.Add(int64(len(claims)))
-			d.stats.claimed.Add(int64(len(claims)))
+			d.launch(claims, len(batch))
 			batch = batch[:0]
-			for i := range claims {
-				go d.run(&claims[i])
-			}
 			if limit > 0 {
 				look = more // a full claim: more may be due right now
 			}
@@ -420,6 +445,35 @@ func (d *Dispatcher) pump() {
 		case <-stop:
 		}
 	}
+}
+
+// launch sends claims, each on a goroutine of its own; recorded results
+// left the pump's count of outstanding claims in the same round.
+func (d *Dispatcher) launch(claims []models.Claim, recorded int) {
+	d.outstanding.Add(int64(len(claims) - recorded))
+	d.sending.Add(int64(len(claims)))
+	d.stats.claimed.Add(int64(len(claims)))
+	for i := range claims {
+		go d.run(&claims[i])
+	}
+}
+
+// gatherFor waits up to roundGather for results to join batch, until the
+// round is worth its fixed costs (see pump), and then takes every other
+// result waiting.
+func (d *Dispatcher) gatherFor(batch []result, t *time.Timer) []result {
+	t.Reset(roundGather)
+	defer t.Stop()
+	for n := int64(len(batch)); n < minRoundUnderLoad && n < d.sending.Load(); n++ {
+		select {
+		case r := <-d.results:
+			d.finished(&r)
+			batch = append(batch, r)
+		case <-t.C:
+			return d.gather(batch)
+		}
+	}
+	return d.gather(batch)
 }
 
 // gather takes every finished result that is waiting, without blocking,
