@@ -111,9 +111,8 @@ func (sqliteDialect) queueTx(context.Context, *sql.Tx) error { return nil }
 // twenty (500 commits a second). Five interleaved 10 s rounds, together
 // with glibc's raised trim threshold (sqlite_heap_linux.go): p99 median
 // 33.9 → 23.7 ms (the bare Fiber + GORM + SQLite endpoint: 23.1 ms),
-// 8,289 → 9,008 req/s, p50 unchanged. Earlier rounds of the linger alone:
-// p99 28 to 42 → 15 to 21 ms. Fixed lingers of 300 and 600 µs did the
-// same within noise.
+// 8,289 → 9,008 req/s, p50 unchanged. Fixed lingers of 300 and 600 µs
+// did the same within noise.
 func (sqliteDialect) commitLinger() time.Duration { return 500 * time.Microsecond }
 
 func (sqliteDialect) asText(column string) string { return "CAST(" + column + " AS TEXT)" }
