@@ -92,12 +92,16 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	createEndpoint(t, stores[0], models.Sandbox, rc.URL, "secret")
 	u := createUser(t, stores[0], models.Sandbox)
 
-	// A process claims the delivery and dies before sending it.
+	// A process claims the delivery and dies before sending it. The lease
+	// starts inside ClaimDue, so the time taken just before it is the
+	// earliest the lease can have started (taken after it, a slow commit
+	// made a send at the lease's end look early); the store keeps times in
+	// whole milliseconds, hence one of slack.
+	claimedAt := time.Now().Add(-time.Millisecond)
 	claims, err := stores[0].ClaimDue(ctx, "dead-process", 10, 150*time.Millisecond)
 	if err != nil || len(claims) != 1 {
 		t.Fatalf("claim: got %d, %v", len(claims), err)
 	}
-	claimedAt := time.Now()
 
 	cfg := testConfig()
 	cfg.Owner = "survivor"
