@@ -95,12 +95,7 @@ func appendRequestsJSON(b []byte, rs []APIRequest) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, '[')
-		for j, v := range [...]string{r.ID, string(r.Mode), r.APIKeyID, r.APIKey, r.Method, r.Path, r.Query, r.UserID} {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = appendLogString(b, v)
-		}
+		b = appendLogStrings(b, r.ID, string(r.Mode), r.APIKeyID, r.APIKey, r.Method, r.Path, r.Query, r.UserID)
 		b = append(b, ',')
 		b = strconv.AppendInt(b, int64(r.Status), 10)
 		b = append(b, ',')
@@ -118,6 +113,18 @@ func appendRequestsJSON(b []byte, rs []APIRequest) []byte {
 		b = append(b, ']')
 	}
 	return append(b, ']')
+}
+
+// appendLogStrings appends vs as JSON strings separated by commas, the
+// string columns of one row of a batch's JSON array.
+func appendLogStrings(b []byte, vs ...string) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendLogString(b, v)
+	}
+	return b
 }
 
 // appendLogString appends s as a JSON string. Plain ASCII, nearly every

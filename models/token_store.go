@@ -128,12 +128,7 @@ func appendTokensJSON(b []byte, ins []*tokenInsert) []byte {
 		}
 		t := in.token
 		b = append(b, '[')
-		for j, v := range [...]string{t.ID, string(t.Mode), t.UserID, t.TokenHash, t.Kid, t.IssuedBy} {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = appendLogString(b, v)
-		}
+		b = appendLogStrings(b, t.ID, string(t.Mode), t.UserID, t.TokenHash, t.Kid, t.IssuedBy)
 		b = append(b, ',')
 		b = strconv.AppendInt(b, ms(t.IssuedAt), 10)
 		b = append(b, ',')
