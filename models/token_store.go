@@ -162,8 +162,12 @@ func (s *Store) GetToken(ctx context.Context, mode Mode, id string) (*LinkToken,
 // FindTokenByRaw finds the row of a raw token in any mode (the token
 // inspector reports a mode mismatch instead of hiding it). Nil when never issued here.
 func (s *Store) FindTokenByRaw(ctx context.Context, raw string) (*LinkToken, error) {
+	id := tokenRowID(raw)
+	if id == "" {
+		return nil, nil
+	}
 	var t LinkToken
-	err := s.read(ctx).Where("token_hash = ?", HashToken(raw)).Take(&t).Error
+	err := s.read(ctx).Where("id = ? AND token_hash = ?", id, HashToken(raw)).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}
@@ -263,7 +267,7 @@ func (s *Store) ConsumeToken(ctx context.Context, raw string) (*LinkToken, error
 	}
 	var t LinkToken
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		err := tx.Where("token_hash = ?", HashToken(raw)).Take(&t).Error
+		err := tx.Where("id = ? AND token_hash = ?", p.Claims.ID, HashToken(raw)).Take(&t).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return refused(RefusedNotIssued, "it was never issued by this server (was the database replaced?)")
 		}
