@@ -43,6 +43,10 @@ WHERE deliveries.ctid = ANY(ARRAY(SELECT ` + tidOf("(v->>0)::bigint") + ` FROM j
 	sqlRelease: strings.Replace(sqlRelease, "id IN (SELECT value FROM json_each(?))",
 		"id = ANY(ARRAY(SELECT jsonb_array_elements_text(?::jsonb)))", 1),
 
+	// Rotations of one mode's signing key in this schema take turns; the
+	// lock ends with the transaction.
+	sqlLockRotation: `SELECT pg_advisory_xact_lock(hashtext('tokendesk signing key ' || current_schema() || ' ' || ?))`,
+
 	sqlEndpoints: strings.Replace(sqlEndpoints, "SELECT value FROM json_each(?)", "SELECT jsonb_array_elements_text(?::jsonb)", 1),
 	sqlHealthOf:  strings.Replace(sqlHealthOf, "SELECT value FROM json_each(?)", "SELECT jsonb_array_elements_text(?::jsonb)", 1),
 	sqlLastSuccess: strings.Replace(sqlLastSuccess, "SELECT value FROM json_each(?)",
