@@ -84,16 +84,12 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 		return nil, false, err
 	}
 	leased := claims[:0]
-	var failSt, releaseSt *sql.Stmt
+	var failSt *sql.Stmt
+	var release []string // given back in one statement after the loop
 	for _, c := range claims {
 		epID := c.Delivery.EndpointID
 		if taken != nil && want.InFlight[epID]+taken[epID] >= want.PerEndpoint {
-			if releaseSt == nil {
-				releaseSt = st(sqlRelease)
-			}
-			if _, err := releaseSt.ExecContext(ctx, c.Delivery.ID, owner); err != nil {
-				return nil, false, err
-			}
+			release = append(release, c.Delivery.ID)
 			continue // stays due; claimed once a slot frees
 		}
 		ep, ok := endpoints[epID]
@@ -113,11 +109,8 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 			a := want.Admit(ep)
 			if !a.Take {
 				if a.Defer.IsZero() {
-					_, err = st(sqlRelease).ExecContext(ctx, c.Delivery.ID, owner)
-				} else {
-					_, err = st(sqlDefer).ExecContext(ctx, ms(a.Defer), c.Delivery.ID, owner)
-				}
-				if err != nil {
+					release = append(release, c.Delivery.ID)
+				} else if _, err := st(sqlDefer).ExecContext(ctx, ms(a.Defer), c.Delivery.ID, owner); err != nil {
 					return nil, false, err
 				}
 				continue
@@ -128,6 +121,9 @@ func claimIn(ctx context.Context, st func(string) *sql.Stmt, owner string, want 
 		}
 		c.Endpoint = *ep
 		leased = append(leased, c)
+	}
+	if _, err := releaseIn(ctx, st(sqlRelease), owner, release); err != nil {
+		return nil, false, err
 	}
 	return leased, more, nil
 }

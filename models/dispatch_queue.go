@@ -28,8 +28,14 @@ type DispatchQueue struct {
 // runs them: dispatch_claim.go, dispatch_record.go).
 const (
 	sqlFailUnclaim = `UPDATE deliveries SET status = 'FAILED', lease_owner = '', lease_expires_at = NULL, last_error = ?, next_attempt_at = NULL, completed_at = ?, updated_at = ?, manual_pending = FALSE, manual_by = '', return_status = '' WHERE id = ?`
-	sqlRelease     = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL WHERE id = ? AND lease_owner = ?`
-	sqlDefer       = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL, next_attempt_at = ? WHERE id = ? AND lease_owner = ?`
+	// sqlRelease gives back the leases of a JSON array of ids in one
+	// statement: a claim can take a few hundred rows of one endpoint's
+	// backlog and keep only its free slots (see claimIn); one statement a
+	// row was a round trip each on PostgreSQL, and a loaded server made
+	// such a claim take a second.
+	sqlRelease = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL
+WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`
+	sqlDefer = `UPDATE deliveries SET lease_owner = '', lease_expires_at = NULL, next_attempt_at = ? WHERE id = ? AND lease_owner = ?`
 )
 
 // OpenDispatchQueue prepares the dispatcher's statements. Close it when done.
@@ -214,16 +220,15 @@ func (q *DispatchQueue) ReleaseLeases(ctx context.Context, owner string, ids []s
 }
 
 func releaseIn(ctx context.Context, st *sql.Stmt, owner string, ids []string) (int, error) {
-	n := 0
-	for _, id := range ids {
-		res, err := st.ExecContext(ctx, id, owner)
-		if err != nil {
-			return n, err
-		}
-		k, _ := res.RowsAffected()
-		n += int(k)
+	if len(ids) == 0 {
+		return 0, nil
 	}
-	return n, nil
+	res, err := st.ExecContext(ctx, jsonList(ids), owner)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // withQueue runs fn on a short-lived queue, for callers outside the

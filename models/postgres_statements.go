@@ -38,6 +38,15 @@ WHERE deliveries.ctid = ANY(ARRAY(SELECT ` + tidOf("(v->>0)::bigint") + ` FROM j
 	AND deliveries.id = j.id AND deliveries.lease_owner = $2 AND deliveries.status = 'PENDING'
 	AND deliveries.manual_requests = j.req`,
 
+	// = ANY of an array the subquery makes once: index lookups by id,
+	// never a join the planner could turn into a scan of the table.
+	sqlRelease: strings.Replace(sqlRelease, "id IN (SELECT value FROM json_each(?))",
+		"id = ANY(ARRAY(SELECT jsonb_array_elements_text(?::jsonb)))", 1),
+
+	// Rotations of one mode's signing key in this schema take turns; the
+	// lock ends with the transaction.
+	sqlLockRotation: `SELECT pg_advisory_xact_lock(hashtext('tokendesk signing key ' || current_schema() || ' ' || ?))`,
+
 	sqlEndpoints: strings.Replace(sqlEndpoints, "SELECT value FROM json_each(?)", "SELECT jsonb_array_elements_text(?::jsonb)", 1),
 	sqlHealthOf:  strings.Replace(sqlHealthOf, "SELECT value FROM json_each(?)", "SELECT jsonb_array_elements_text(?::jsonb)", 1),
 	sqlLastSuccess: strings.Replace(sqlLastSuccess, "SELECT value FROM json_each(?)",

@@ -159,11 +159,23 @@ func (s *Store) newSigningKey(tx *gorm.DB, m Mode) (*SigningKey, error) {
 	return k, tx.Create(k).Error
 }
 
+// sqlLockRotation makes rotations of one mode's key wait for each other
+// inside their transactions. SQLite's writes already take turns, so its
+// text does nothing; PostgreSQL's takes a transaction-level advisory lock
+// (postgres_statements.go). Without it, two rotations on two instances
+// each retired what they saw and the later insert was refused by
+// signing_keys_one_current: forty at once on a loaded server left some
+// rotations refused five times over, past maxWriteTries.
+const sqlLockRotation = `SELECT ?`
+
 // RotateSigningKey retires the mode's current key (it keeps verifying the
 // tokens it signed) and makes a new one current.
 func (s *Store) RotateSigningKey(ctx context.Context, m Mode) (*SigningKey, error) {
 	var k *SigningKey
 	rotate := func(tx *gorm.DB) error {
+		if err := tx.Exec(s.d.gormSQL(sqlLockRotation), string(m)).Error; err != nil {
+			return err
+		}
 		now := s.Now()
 		if err := tx.Model(&SigningKey{}).Where("mode = ? AND retired_at IS NULL", m).
 			Update("retired_at", ms(now)).Error; err != nil {
@@ -175,8 +187,9 @@ func (s *Store) RotateSigningKey(ctx context.Context, m Mode) (*SigningKey, erro
 	}
 	err := s.write(ctx, rotate)
 	// A rotation committed by another instance meanwhile made a current key
-	// this one did not retire (signing_keys_one_current refused the second):
-	// run again, retiring that one too.
+	// this one did not retire (signing_keys_one_current refused the second;
+	// an instance of a version without sqlLockRotation does not wait for
+	// the lock): run again, retiring that one too.
 	for try := 1; try < maxWriteTries && isUniqueViolation(err) && ctx.Err() == nil; try++ {
 		err = s.write(ctx, rotate)
 	}

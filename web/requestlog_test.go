@@ -154,6 +154,9 @@ func TestAPIRequestLog(t *testing.T) {
 func TestRequestLogRetention(t *testing.T) {
 	s := newTestApp(t, nil).store
 	ctx := t.Context()
+	// The app prunes at start too: had it run after the rows below were
+	// made, it would have taken the old one first.
+	waitForStartPrune(t, s)
 	old, fresh := s.Now().Add(-15*24*time.Hour), s.Now().Add(-13*24*time.Hour)
 	if err := s.RecordAPIRequests(ctx, []models.APIRequest{
 		{ID: "old", Mode: models.Sandbox, Method: "GET", Path: "/v1/users", Status: 200, CreatedAt: old},

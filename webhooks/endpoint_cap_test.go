@@ -45,12 +45,14 @@ func TestPerEndpointCap(t *testing.T) {
 
 		cfg := testConfig()
 		cfg.InFlight, cfg.PerEndpoint = 4, 2
-		cfg.Timeout, cfg.Lease = 5*time.Second, 30*time.Second
+		cfg.Timeout, cfg.Lease = 20*time.Second, 45*time.Second
 		d := startDispatcher(t, s, cfg)
 
 		// Well within the attempt timeout: the fast endpoint is not
-		// waiting for the slow one's attempts to time out.
-		eventually(t, 2*time.Second, "fast endpoint's deliveries did not all arrive while the slow one hung", func() bool {
+		// waiting for the slow one's attempts to time out. (2 s against a
+		// 5 s timeout was too little for a loaded PostgreSQL run; what
+		// tells the two apart is the timeout, so it is long.)
+		eventually(t, 10*time.Second, "fast endpoint's deliveries did not all arrive while the slow one hung", func() bool {
 			return fast.count() == users && d.Stats().Succeeded == users
 		})
 		// The slow endpoint's two attempts were claimed before the fast
@@ -71,7 +73,7 @@ func TestPerEndpointCap(t *testing.T) {
 		// Once it answers, the rest of its deliveries are claimed as slots
 		// free, none dropped, never more than the cap at once.
 		release()
-		eventually(t, 5*time.Second, "slow endpoint's deliveries did not all arrive once it answered", func() bool {
+		eventually(t, 10*time.Second, "slow endpoint's deliveries did not all arrive once it answered", func() bool {
 			st := d.Stats()
 			return st.Succeeded == 6+2*users && st.Outstanding == 0
 		})

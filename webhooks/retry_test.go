@@ -353,17 +353,21 @@ func TestReceiverDownThenUp(t *testing.T) {
 	l.Close() // down: connections are refused
 
 	createEndpoint(t, s, models.Sandbox, "http://"+addr+"/hook", "secret")
+	// Retries 25 ms apart, enough of them (10 s) that none runs out while
+	// the receiver is down: with 30 (750 ms), on a loaded machine the
+	// first deliveries used them all up while the last users were still
+	// being made and were never sent again.
 	cfg := testConfig()
-	cfg.Schedule = make([]time.Duration, 30)
+	cfg.Schedule = make([]time.Duration, 400)
 	for i := range cfg.Schedule {
 		cfg.Schedule[i] = 25 * time.Millisecond
 	}
-	startDispatcher(t, s, cfg)
 	const n = 40
 	ids := map[string]bool{}
 	for range n {
 		ids[createUser(t, s, models.Sandbox).Event.ID] = true
 	}
+	startDispatcher(t, s, cfg)
 	// Every delivery is refused at least once before the receiver comes up
 	// (a fixed sleep was too short on a loaded machine).
 	eventually(t, 10*time.Second, "not every delivery was tried while the receiver was down", func() bool {
@@ -386,13 +390,24 @@ func TestReceiverDownThenUp(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	eventually(t, 5*time.Second, "not every delivery arrived", func() bool {
+	arrived := func() int {
 		seen := map[string]bool{}
 		for _, r := range rc.requests() {
 			seen[r.Header.Get("webhook-id")] = true
 		}
-		return len(seen) == n
-	})
+		return len(seen)
+	}
+	for deadline := time.Now().Add(10 * time.Second); arrived() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			failed := 0
+			for id := range ids {
+				if deliveryOf(t, s, models.Sandbox, id).Delivery.Status == models.DeliveryFailed {
+					failed++
+				}
+			}
+			t.Fatalf("after 10s: %d of %d deliveries arrived; %d failed for good", arrived(), n, failed)
+		}
+	}
 	for id := range ids {
 		// However many tries it took: a count read before the delivery
 		// settled could be passed by one more retry (they are 25 ms apart).
