@@ -65,7 +65,14 @@ func registerDrivers() {
 			// itself; the checkpoint loop decides when (see checkpoint.go).
 			// journal_size_limit keeps the restarted WAL file at the size
 			// where it restarts, so it is not cut and regrown each time.
-			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d", walRestartBytes), nil)
+			// temp_store = MEMORY keeps each statement's rollback journal in
+			// memory: a multi-row insert (the request log's 500 rows, a
+			// token batch) journals every page it changes so that a failed
+			// row can undo the statement, and past 64 KiB SQLite spilled
+			// that journal to a file in /var/tmp, written and read back on
+			// every batch. The writer's statements touch a bounded number of
+			// pages (batches are capped), so the memory is too.
+			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d; PRAGMA temp_store = MEMORY", walRestartBytes), nil)
 			return err
 		}})
 		sql.Register(readerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
