@@ -60,6 +60,15 @@ func (r Retention) of(kind string) time.Duration {
 // BenchmarkTokensDuringPrune.
 const PruneBatch = 500
 
+// pruneRest is how long a prune rests after each batch, as a multiple of
+// the time the batch held the writer: the prune takes at most a third of
+// the writer's time, like PostgreSQL's vacuum_cost_delay. Measured with
+// BenchmarkTokensDuringPrune: back to back, a million-row prune took 8 s,
+// cut POST /v1/tokens from 7,517 to 3,075 req/s and raised its p99 from 22
+// to 91 ms; resting, it takes 44 s and the API keeps 4,200 to 5,500 req/s
+// at a p99 of 51 ms. A prune has no hurry: the next is an hour away.
+const pruneRest = 2
+
 // RetentionReport is what the admin page shows: the retention in force,
 // the last run and the totals since the first.
 type RetentionReport struct {
@@ -115,6 +124,7 @@ func (s *Store) pruneKind(ctx context.Context, kind string, cutoff time.Time) (i
 			}
 			var n int64
 			var more bool
+			began := time.Now()
 			err := s.write(ctx, func(tx *gorm.DB) error {
 				var err error
 				n, more, afterAt, afterID, err = pruneBatch(tx, kind, m, ms(cutoff), afterAt, afterID)
@@ -126,6 +136,9 @@ func (s *Store) pruneKind(ctx context.Context, kind string, cutoff time.Time) (i
 			total += n
 			if !more {
 				break
+			}
+			if err := rest(ctx, pruneRest*time.Since(began)); err != nil {
+				return total, err
 			}
 		}
 		if kind == "sessions" || kind == "attempts" {
@@ -258,4 +271,16 @@ func parseRetentionReport(v string) (*RetentionReport, error) {
 		rep.Last = map[string]int64{}
 	}
 	return rep, nil
+}
+
+// rest waits d, or until ctx ends.
+func rest(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
