@@ -152,7 +152,9 @@ func TestThrottlingSlowsOnlyThatEndpoint(t *testing.T) {
 		createUser(t, s, models.Sandbox)
 	}
 	eventually(t, 5*time.Second, "the other endpoint's deliveries were held up", func() bool { return fast.count() == 5 })
-	if got := busy.count(); got != 1 {
+	// Its first request may still be on its way on a slow machine (CI saw
+	// 0); more than one within the Retry-After is the failure.
+	if got := busy.count(); got > 1 {
 		t.Errorf("the endpoint that answered 429 with Retry-After: 1 got %d requests while the other got all of its", got)
 	}
 	eventually(t, 10*time.Second, "the throttled endpoint's deliveries did not all arrive", func() bool { return d.Stats().Succeeded == 10 })
