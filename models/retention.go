@@ -65,8 +65,9 @@ const PruneBatch = 500
 // the writer's time, like PostgreSQL's vacuum_cost_delay. Measured with
 // BenchmarkTokensDuringPrune: back to back, a million-row prune took 8 s,
 // cut POST /v1/tokens from 7,517 to 3,075 req/s and raised its p99 from 22
-// to 91 ms; resting, it takes 44 s and the API keeps 4,200 to 5,500 req/s
-// at a p99 of 51 ms. A prune has no hurry: the next is an hour away.
+// to 91 ms; resting, it takes 37 to 46 s and the API keeps 4,200 to 5,500
+// req/s at a p99 of 44 to 52 ms. A prune has no hurry: the next is an hour
+// away.
 const pruneRest = 2
 
 // RetentionReport is what the admin page shows: the retention in force,
