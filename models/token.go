@@ -63,7 +63,8 @@ type LinkClaims struct {
 	jwt.RegisteredClaims
 }
 
-// HashToken is how raw tokens are looked up without being stored.
+// HashToken is what a token's row keeps of it: a raw token matches its row
+// (found by the id it carries, tokenRowID) without the token being stored.
 func HashToken(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
 	return hex.EncodeToString(sum[:])
