@@ -105,12 +105,12 @@ func (s *Store) signToken(t *LinkToken) (string, error) {
 	return tok.SignedString(ed25519.PrivateKey(key.PrivateKey))
 }
 
-// newToken builds and signs a token row for a user; the caller stores it.
-func (s *Store) newToken(mode Mode, userID, issuedBy string, ttl time.Duration) (*IssuedToken, error) {
+// newToken builds and signs a token row for a user, issued at now; the
+// caller stores it.
+func (s *Store) newToken(mode Mode, userID, issuedBy string, ttl time.Duration, now time.Time) (*IssuedToken, error) {
 	if ttl <= 0 {
 		ttl = s.TokenTTL
 	}
-	now := s.Now()
 	t := &IssuedToken{LinkToken: LinkToken{
 		// Time-ordered, so each insert lands on the primary key index's
 		// last page instead of a random one: on SQLite a quarter less WAL

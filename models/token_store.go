@@ -37,7 +37,7 @@ func (s *Store) refreshToken(ctx context.Context, mode Mode, userID, issuedBy st
 		}
 		return nil, problem
 	}
-	tok, err := s.newToken(mode, userID, issuedBy, ttl)
+	tok, err := s.newToken(mode, userID, issuedBy, ttl, s.Now())
 	if err != nil {
 		return nil, fmt.Errorf("refresh token for %s: %w", userID, err)
 	}

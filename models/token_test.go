@@ -166,3 +166,28 @@ func TestTenantIDIsKept(t *testing.T) {
 		t.Error("a different tenant id was accepted for an existing database")
 	}
 }
+
+// A new user's first token is issued at the user's own instant, however
+// long the inserts before it take: its lifetime counts from the createdAt
+// the API reports. The clock here moves ten seconds on every reading.
+func TestFirstTokenIssuedWhenTheUserIsCreated(t *testing.T) {
+	s := modelstest.MustOpenStore(t)
+	var mu sync.Mutex
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(10 * time.Second)
+		return clock
+	}
+	u, err := s.CreateUser(context.Background(), models.Sandbox, nil, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := u.Token.IssuedAt, u.User.CreatedAt.Truncate(time.Second); !got.Equal(want) {
+		t.Errorf("token issued at %s, user created at %s", got, u.User.CreatedAt)
+	}
+	if got, want := u.Token.ExpiresAt.Sub(u.User.CreatedAt), s.TokenTTL; got != want {
+		t.Errorf("token lives %s from the user's creation, want %s", got, want)
+	}
+}

@@ -30,7 +30,10 @@ func (s *Store) CreateUser(ctx context.Context, mode Mode, md Metadata, issuedBy
 				return err
 			}
 		}
-		tok, err := s.newToken(mode, out.User.ID, issuedBy, 0)
+		// Issued at the user's own instant: the first token's lifetime
+		// counts from the creation the API reports, however long the
+		// inserts before it took.
+		tok, err := s.newToken(mode, out.User.ID, issuedBy, 0, now)
 		if err != nil {
 			return err
 		}
