@@ -1,10 +1,12 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,13 +38,19 @@ func (s *Store) RecordAPIRequests(ctx context.Context, rs []APIRequest) error {
 }
 
 // ListAPIRequests returns one page of mode's request log, newest first.
-// A user's or a key's requests come from their own index; errors from the
-// partial errors index; anything else from the mode's, filtered as read
-// within the time range.
+// A user's requests come from api_request_users (listUserRequests); a
+// key's from its own index; errors from the partial errors index; anything
+// else from the mode's, filtered as read within the time range.
 func (s *Store) ListAPIRequests(ctx context.Context, mode Mode, f APIRequestFilter) (*APIRequestPage, error) {
 	f.Size = pageSize(f.Size, DefaultPageSize)
 	var rs []APIRequest
-	if err := apiRequestListQuery(s.read(ctx), mode, f).Find(&rs).Error; err != nil {
+	var err error
+	if f.UserID != nil {
+		rs, err = s.listUserRequests(ctx, mode, f)
+	} else {
+		err = apiRequestListQuery(s.read(ctx), mode, f).Find(&rs).Error
+	}
+	if err != nil {
 		return nil, fmt.Errorf("list API requests: %w", err)
 	}
 	page := &APIRequestPage{}
@@ -51,10 +59,65 @@ func (s *Store) ListAPIRequests(ctx context.Context, mode Mode, f APIRequestFilt
 }
 
 func apiRequestListQuery(db *gorm.DB, mode Mode, f APIRequestFilter) *gorm.DB {
-	q := db.Model(&APIRequest{}).Scopes(ScopeMode(mode))
-	if f.UserID != nil {
-		q = q.Where("user_id = ? AND user_id <> ''", *f.UserID)
+	q := apiRequestFilters(db.Model(&APIRequest{}).Scopes(ScopeMode(mode)), f)
+	return newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)
+}
+
+// listUserRequests reads one page (and a row past it) of a user's requests:
+// those in api_request_users (userRequestsQuery) and those the database has
+// not indexed yet (unindexedUserRequestsQuery: a second or so of the log, on
+// SQLite), merged. The unindexed rows are read first: an index pass that
+// commits in between has indexed them by the time the second query runs,
+// so no request falls between the two reads (one found by both is kept
+// once).
+func (s *Store) listUserRequests(ctx context.Context, mode Mode, f APIRequestFilter) ([]APIRequest, error) {
+	var tail, rs []APIRequest
+	if q := unindexedUserRequestsQuery(s.read(ctx), s.d, mode, f); q != nil {
+		if err := q.Find(&tail).Error; err != nil {
+			return nil, err
+		}
 	}
+	if err := userRequestsQuery(s.read(ctx), mode, f).Find(&rs).Error; err != nil {
+		return nil, err
+	}
+	if len(tail) == 0 {
+		return rs, nil
+	}
+	for _, r := range tail {
+		if !slices.ContainsFunc(rs, func(x APIRequest) bool { return x.ID == r.ID }) {
+			rs = append(rs, r)
+		}
+	}
+	slices.SortFunc(rs, func(a, b APIRequest) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
+	})
+	return rs[:min(len(rs), f.Size+1)], nil
+}
+
+// userRequestsQuery walks the user's entries in api_request_users newest
+// first, along that table's key, and joins each to its request.
+func userRequestsQuery(db *gorm.DB, mode Mode, f APIRequestFilter) *gorm.DB {
+	q := db.Table("api_request_users AS u").Select("r.*").
+		Joins("JOIN api_requests AS r ON r.id = u.request_id").
+		Where("u.user_id = ?", *f.UserID).Where("r.mode = ?", string(mode))
+	return newestFirstBy(apiRequestFilters(q, f), "u.created_at", "u.request_id", f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)
+}
+
+// unindexedUserRequestsQuery reads the user's requests among those the
+// database has not put in api_request_users yet; nil when it has none.
+func unindexedUserRequestsQuery(db *gorm.DB, d dialect, mode Mode, f APIRequestFilter) *gorm.DB {
+	table, where := d.unindexedRequests()
+	if table == "" {
+		return nil
+	}
+	q := db.Table(table).Where(where).Where("user_id = ?", *f.UserID).Scopes(ScopeMode(mode))
+	return newestFirst(apiRequestFilters(q, f), f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)
+}
+
+// apiRequestFilters adds the key, status and path filters to a query of
+// the log. Their columns are the log's alone, so a join may use them
+// unqualified.
+func apiRequestFilters(q *gorm.DB, f APIRequestFilter) *gorm.DB {
 	if f.APIKeyID != nil {
 		q = q.Where("api_key_id = ?", *f.APIKeyID)
 	}
@@ -67,7 +130,7 @@ func apiRequestListQuery(db *gorm.DB, mode Mode, f APIRequestFilter) *gorm.DB {
 	if f.PathPrefix != nil {
 		q = q.Where("path LIKE ? ESCAPE '\\'", likePrefix(*f.PathPrefix))
 	}
-	return newestFirst(q, f.CreatedFrom, f.CreatedBefore, f.Cursor, f.Size)
+	return q
 }
 
 // GetAPIRequest returns one request of mode's log by its request id.

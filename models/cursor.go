@@ -96,17 +96,23 @@ func ParseDateRange(startDate, endDate string) (from, before *time.Time, err err
 // creation times, the position after the cursor, the order, and a limit of
 // one row past the page, which tells whether there is a next one.
 func newestFirst(q *gorm.DB, from, before *time.Time, c *Cursor, size int) *gorm.DB {
+	return newestFirstBy(q, "created_at", "id", from, before, c, size)
+}
+
+// newestFirstBy is newestFirst on the named time and id columns (a join
+// orders by the columns of the index it walks).
+func newestFirstBy(q *gorm.DB, at, id string, from, before *time.Time, c *Cursor, size int) *gorm.DB {
 	if from != nil {
-		q = q.Where("created_at >= ?", ms(*from))
+		q = q.Where(at+" >= ?", ms(*from))
 	}
 	if before != nil {
-		q = q.Where("created_at < ?", ms(*before))
+		q = q.Where(at+" < ?", ms(*before))
 	}
 	if c != nil {
-		where, args := keyset(c)
+		where, args := keysetBy(at, id, c)
 		q = q.Where(where, args...)
 	}
-	return q.Order("created_at DESC, id DESC").Limit(size + 1)
+	return q.Order(at + " DESC, " + id + " DESC").Limit(size + 1)
 }
 
 // cutPage drops the extra row newestFirst read and returns the cursor of
@@ -128,10 +134,10 @@ func pageSize(n, fallback int) int {
 	return n
 }
 
-// keyset adds "older than the cursor" to a newest-first query. The plain
-// created_at <= bound is implied by the OR, but SQLite only turns a bound it
-// can see on its own into an index range: without it a deep page walks the
-// index from the newest row down to the cursor.
-func keyset(c *Cursor) (string, []any) {
-	return "created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))", []any{ms(c.At), ms(c.At), ms(c.At), c.ID}
+// keysetBy adds "older than the cursor" to a newest-first query on the
+// named columns. The plain at <= bound is implied by the OR, but SQLite
+// only turns a bound it can see on its own into an index range: without it
+// a deep page walks the index from the newest row down to the cursor.
+func keysetBy(at, id string, c *Cursor) (string, []any) {
+	return at + " <= ? AND (" + at + " < ? OR (" + at + " = ? AND " + id + " < ?))", []any{ms(c.At), ms(c.At), ms(c.At), c.ID}
 }

@@ -79,6 +79,9 @@ type Store struct {
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
+	// requestUsersDone closes when SQLite's request-users pass has
+	// stopped (it stops with the checkpoints).
+	requestUsersDone chan struct{}
 }
 
 // DefaultTokenTTL is the contract's link token lifetime.

@@ -63,6 +63,12 @@ type dialect interface {
 	// commitLinger is how long a group commit waits for more items while
 	// they arrive together (0: never).
 	commitLinger() time.Duration
+	// unindexedRequests names the request log's table and a condition on
+	// it that selects the rows whose users are not yet in
+	// api_request_users: SQLite fills that table behind the log
+	// (dialect_sqlite_request_users.go; started runs the pass). table is
+	// "" where the log's own insert fills it.
+	unindexedRequests() (table, where string)
 	// asText reads a column as text in a SELECT list (SQLite's BLOB
 	// columns may hold text).
 	asText(column string) string

@@ -152,6 +152,10 @@ func (*postgresDialect) queueTx(ctx context.Context, tx *sql.Tx) error {
 // 12 (POST /v1/tokens at the bare stack's speed) were measured without one.
 func (*postgresDialect) commitLinger() time.Duration { return 0 }
 
+// unindexedRequests: none; the log's insert fills api_request_users in
+// the same statement (postgresStatements[sqlInsertRequests]).
+func (*postgresDialect) unindexedRequests() (table, where string) { return "", "" }
+
 func (*postgresDialect) asText(column string) string { return column }
 
 // snapshot: READ COMMITTED would give each statement its own moment.

@@ -74,12 +74,15 @@ func (sqliteDialect) started(s *Store) {
 	s.stopCheckpoints = make(chan struct{})
 	s.checkpointsDone = make(chan struct{})
 	go s.checkpointLoop()
+	s.requestUsersDone = make(chan struct{})
+	go s.requestUsersLoop(s.stopCheckpoints, s.requestUsersDone)
 }
 
 func (sqliteDialect) stop(s *Store) {
 	if s.stopCheckpoints != nil {
 		close(s.stopCheckpoints)
 		<-s.checkpointsDone
+		<-s.requestUsersDone
 		s.stopCheckpoints = nil
 		// Leave a small WAL behind for the next start.
 		s.W.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -114,6 +117,10 @@ func (sqliteDialect) queueTx(context.Context, *sql.Tx) error { return nil }
 // 8,289 → 9,008 req/s, p50 unchanged. Fixed lingers of 300 and 600 µs
 // did the same within noise.
 func (sqliteDialect) commitLinger() time.Duration { return 500 * time.Microsecond }
+
+func (sqliteDialect) unindexedRequests() (table, where string) {
+	return "api_requests NOT INDEXED", sqliteUnindexedRequests
+}
 
 func (sqliteDialect) asText(column string) string { return "CAST(" + column + " AS TEXT)" }
 

@@ -50,6 +50,12 @@ func TestMoveToPostgres(t *testing.T) {
 	if _, err := src.Exec("UPDATE attempts SET response_body = CAST(? AS TEXT) WHERE id = (SELECT MIN(id) FROM attempts)", []byte(legacy)); err != nil {
 		t.Fatal(err)
 	}
+	// The last request as a server stopped a moment after logging it left
+	// it: its user not yet indexed (on SQLite the index runs behind the log).
+	if _, err := src.Exec(`DELETE FROM api_request_users WHERE request_id = 'req-2';
+		UPDATE settings SET value = (SELECT rowid FROM api_requests WHERE id = 'req-1') WHERE key = 'api_request_users_through'`); err != nil {
+		t.Fatal(err)
+	}
 	src.Close()
 	before := fileHash(t, f.Path)
 	for _, side := range []string{"-wal", "-shm"} {
@@ -278,6 +284,10 @@ func compareTables(t *testing.T, path, url string) []string {
 		names = append(names, tb.name)
 		q := "SELECT " + tb.cols + " FROM " + tb.name
 		want := sqliteRows(t, src, q)
+		if tb.name == "api_request_users" {
+			// Those the source had not indexed yet are added.
+			want = sqliteRows(t, src, "SELECT user_id, created_at, id FROM api_requests WHERE user_id <> ''")
+		}
 		got := postgresRows(t, conn, q)
 		if len(want) == 0 && tb.name != "api_requests" && tb.name != "delivery_hourly" {
 			// Every table holds rows in the filled source, or the test proves little.

@@ -56,11 +56,18 @@ WHERE deliveries.ctid = ANY(ARRAY(SELECT ` + tidOf("(v->>0)::bigint") + ` FROM j
 	AND (lease_expires_at IS NULL OR lease_expires_at < ?) AND endpoint_id NOT IN (SELECT jsonb_array_elements_text(?::jsonb))
 	ORDER BY next_attempt_at LIMIT 1`,
 
-	sqlInsertRequests: `INSERT INTO api_requests(id, mode, api_key_id, api_key, method, path, query, user_id,
+	// The log's rows and, in the same statement, their users' entries in
+	// api_request_users (SQLite fills that table behind the log instead:
+	// dialect_sqlite_request_users.go). Only rows inserted get an entry.
+	sqlInsertRequests: `WITH logged AS (INSERT INTO api_requests(id, mode, api_key_id, api_key, method, path, query, user_id,
 	status, error_code, error_message, duration_us, request_body, ip, created_at)
 SELECT v->>0, v->>1, v->>2, v->>3, v->>4, v->>5, v->>6, v->>7,
 	(v->>8)::int, v->>9, v->>10, (v->>11)::bigint, v->>12, v->>13, (v->>14)::bigint FROM jsonb_array_elements(?::jsonb) AS e(v)
-ON CONFLICT (id) DO NOTHING`,
+ON CONFLICT (id) DO NOTHING
+RETURNING user_id, created_at, id)
+INSERT INTO api_request_users(user_id, created_at, request_id)
+SELECT user_id, created_at, id FROM logged WHERE user_id <> '' ORDER BY user_id, created_at, id
+ON CONFLICT DO NOTHING`,
 
 	sqlInsertTokens: `INSERT INTO link_tokens(id, mode, user_id, token_hash, kid, issued_by, issued_at, expires_at)
 SELECT v->>0, v->>1, v->>2, v->>3, v->>4, v->>5, (v->>6)::bigint, (v->>7)::bigint FROM jsonb_array_elements(?::jsonb) AS e(v)

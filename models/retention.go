@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -171,8 +172,7 @@ func pruneBatch(tx *gorm.DB, kind string, m Mode, cutoff, afterAt int64, afterID
 			SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, cutoff, PruneBatch)
 		return n, n == PruneBatch, 0, "", err
 	case "requests":
-		n, err = del(`DELETE FROM api_requests WHERE id IN (
-			SELECT id FROM api_requests WHERE mode = ? AND created_at < ? LIMIT ?)`, string(m), cutoff, PruneBatch)
+		n, err = pruneRequests(tx, m, cutoff)
 		return n, n == PruneBatch, 0, "", err
 	}
 	// Deliveries and events: take the next batch of candidates in
@@ -285,4 +285,32 @@ func rest(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// pruneRequests deletes one batch of the request log and its users'
+// entries in api_request_users. An entry goes with every entry of its user
+// older than the cutoff, a range of that table's key: whatever batch its
+// own request is in, it is past retention too.
+func pruneRequests(tx *gorm.DB, m Mode, cutoff int64) (int64, error) {
+	var rows []struct{ ID, UserID string }
+	if err := tx.Raw(`SELECT id, user_id FROM api_requests WHERE mode = ? AND created_at < ? LIMIT ?`,
+		string(m), cutoff, PruneBatch).Scan(&rows).Error; err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	ids := make([]string, 0, len(rows))
+	var users []string
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+		if r.UserID != "" {
+			users = append(users, r.UserID)
+		}
+	}
+	slices.Sort(users)
+	if users = slices.Compact(users); len(users) > 0 {
+		if err := tx.Exec(`DELETE FROM api_request_users WHERE user_id IN ? AND created_at < ?`, users, cutoff).Error; err != nil {
+			return 0, err
+		}
+	}
+	res := tx.Exec(`DELETE FROM api_requests WHERE id IN ?`, ids)
+	return res.RowsAffected, res.Error
 }

@@ -41,6 +41,25 @@ func TestPrune(t *testing.T) {
 		exec(`INSERT INTO link_tokens(id, mode, user_id, token_hash, kid, issued_at, expires_at)
 			VALUES (?, 'SANDBOX', ?, ?, 'k', ?, ?)`, fmt.Sprintf("tk-%d", i), oldUsers[0], fmt.Sprintf("h%d", i), ms(old), ms(old))
 	}
+	// More logged requests than one batch, most about a user: their
+	// users' entries go with them; a recent request's stays.
+	var reqs []APIRequest
+	for i := range PruneBatch + 5 {
+		user := oldUsers[i%2]
+		if i%7 == 0 {
+			user = ""
+		}
+		reqs = append(reqs, APIRequest{ID: fmt.Sprintf("req-%d", i), Mode: Sandbox, Method: "POST", Path: "/v1/tokens",
+			UserID: user, Status: 201, CreatedAt: old.Add(time.Duration(i) * time.Millisecond)})
+	}
+	reqs = append(reqs, APIRequest{ID: "req-fresh", Mode: Sandbox, Method: "POST", Path: "/v1/tokens",
+		UserID: oldUsers[0], Status: 201, CreatedAt: now})
+	if err := s.RecordAPIRequests(ctx, reqs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.IndexRequestUsers(ctx); err != nil {
+		t.Fatal(err)
+	}
 	s.Now = func() time.Time { return now }
 	fresh, err := s.CreateUser(ctx, Sandbox, nil, "test")
 	if err != nil {
@@ -59,7 +78,7 @@ func TestPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int64{"tokens": PruneBatch*2 + 7 + 3, "attempts": 2, "deliveries": 2, "events": 2}
+	want := map[string]int64{"tokens": PruneBatch*2 + 7 + 3, "attempts": 2, "deliveries": 2, "events": 2, "requests": PruneBatch + 5}
 	for k, n := range want {
 		if counts[k] != n {
 			t.Errorf("%s: pruned %d, want %d (all: %v)", k, counts[k], n, counts)
@@ -74,6 +93,9 @@ func TestPrune(t *testing.T) {
 		}
 		if got := count(`SELECT COUNT(*) FROM link_tokens WHERE user_id = '` + fresh.User.ID + `'`); got != 1 {
 			t.Errorf("the fresh user's token was pruned")
+		}
+		if got := count(`SELECT COUNT(*) FROM api_request_users`); got != 1 || count(`SELECT COUNT(*) FROM api_request_users WHERE request_id = 'req-fresh'`) != 1 {
+			t.Errorf("api_request_users keeps %d entries, want only req-fresh's", got)
 		}
 		if got := count(`SELECT COUNT(*) FROM users`); got != 4 {
 			t.Errorf("users: %d left, want 4 (users are never pruned)", got)

@@ -89,7 +89,7 @@ func TestMigrateToCommand(t *testing.T) {
 		{name: "a key that is not the source's is refused", args: []string{"migrate-to", "--db", f.Path, "--secret-key-file", wrongKey, target}, code: 1,
 			has: []string{"tokendesk migrate-to: The master key in " + wrongKey, "does not open the secrets of " + f.Path}},
 		{name: "the move says each table and what to do next", args: []string{"migrate-to", "--db", f.Path, "--secret-key-file", f.KeyFile, target},
-			has: []string{"Copied 5 rows of users.", "Copied 2 rows of operators.", "Copied 1 row of api_requests.", "Copied 2 rows of webhook_endpoints.",
+			has: []string{"Copied 5 rows of users.", "Copied 2 rows of operators.", "Copied 2 rows of api_requests.", "Copied 2 rows of api_request_users.", "Copied 2 rows of webhook_endpoints.",
 				"Committed: ", "(tenant acme); " + f.Path + " is unchanged.",
 				"Next: start tokendesk on PostgreSQL with the same key file", "serve --db '" + target + "' --secret-key-file " + f.KeyFile}},
 		{name: "a target that holds data is refused in a sentence", args: []string{"migrate-to", "--db", f.Path, "--secret-key-file", f.KeyFile, target}, code: 1,

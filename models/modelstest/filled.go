@@ -99,6 +99,7 @@ func FilledSQLite(tb testing.TB, users int) *Filled {
 		EventTypes: []string{"USER_CREATED"}, Active: &no, IncludePayload: &no, Secret: str("a production secret")})
 	must("create endpoint", err)
 
+	var firstUser string
 	for i := range users {
 		m := models.Sandbox
 		if i%5 == 4 {
@@ -106,6 +107,9 @@ func FilledSQLite(tb testing.TB, users int) *Filled {
 		}
 		u, err := s.CreateUser(ctx, m, models.Metadata{"plan": "pro", "email": fmt.Sprintf("u%d@example.com", i)}, "test")
 		must("create user", err)
+		if firstUser == "" && m == models.Sandbox {
+			firstUser = u.User.ID
+		}
 		if f.Token == "" && u.Token != nil {
 			f.Token = u.Token.AccessToken
 		}
@@ -134,6 +138,9 @@ func FilledSQLite(tb testing.TB, users int) *Filled {
 	must("rotate signing key", err)
 	must("audit", s.Audit(ctx, models.AuditEntry{OperatorID: op.ID, OperatorEmail: op.Email, Action: "user.create", Mode: models.Sandbox}))
 	must("log API requests", s.RecordAPIRequests(ctx, []models.APIRequest{{ID: "req-1", Mode: models.Sandbox, APIKeyID: k.ID, APIKey: k.Key,
-		Method: "POST", Path: "/v1/users", Status: 201, DurationUS: 1200, RequestBody: `{"x":1}`, IP: "192.0.2.1", CreatedAt: s.Now()}}))
+		UserID: firstUser, Method: "POST", Path: "/v1/users", Status: 201, DurationUS: 1200, RequestBody: `{"x":1}`, IP: "192.0.2.1", CreatedAt: s.Now()},
+		{ID: "req-2", Mode: models.Sandbox, APIKeyID: k.ID, APIKey: k.Key, Method: "POST", Path: "/v1/tokens", UserID: firstUser,
+			Status: 201, DurationUS: 900, IP: "192.0.2.1", CreatedAt: s.Now()}}))
+	must("index the request log's users", s.IndexRequestUsers(ctx))
 	return f
 }
