@@ -82,6 +82,8 @@ type Store struct {
 	// requestUsersDone closes when SQLite's request-users pass has
 	// stopped (it stops with the checkpoints).
 	requestUsersDone chan struct{}
+	pageSizeOnce     sync.Once
+	walFrame         int64 // walFrameBytes
 }
 
 // DefaultTokenTTL is the contract's link token lifetime.

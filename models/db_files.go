@@ -72,11 +72,11 @@ func registerDrivers() {
 			// that journal to a file in /var/tmp, written and read back on
 			// every batch. The writer's statements touch a bounded number of
 			// pages (batches are capped), so the memory is too.
-			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d; PRAGMA temp_store = MEMORY", walRestartBytes), nil)
+			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d; PRAGMA temp_store = MEMORY", walFileBytes), nil)
 			return err
 		}})
 		sql.Register(readerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", walRestartBytes), nil)
+			_, err := c.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", walFileBytes), nil)
 			return err
 		}})
 	})

@@ -59,18 +59,20 @@ func (r Retention) of(kind string) time.Duration {
 // its own transaction on the writer, so requests queued behind it wait for
 // one batch (a few milliseconds), never for a whole prune; see
 // BenchmarkTokensDuringPrune.
-const PruneBatch = 500
+const PruneBatch = 200
 
 // pruneRest is how long a prune rests after each batch, as a multiple of
 // the time the batch took, its wait for the writer included (the busier
-// the writer, the longer the rest): the prune takes at most a third of the
-// writer's time, like PostgreSQL's vacuum_cost_delay. Measured with
-// BenchmarkTokensDuringPrune: back to back, a million-row prune took 8 s,
-// cut POST /v1/tokens from 7,517 to 3,075 req/s and raised its p99 from 22
-// to 91 ms; resting, it takes 37 to 46 s and the API keeps 4,200 to 5,500
-// req/s at a p99 of 44 to 52 ms. A prune has no hurry: the next is an hour
-// away.
-const pruneRest = 2
+// the writer, the longer the rest): the prune takes at most a fifth of the
+// writer's time, like PostgreSQL's vacuum_cost_delay. A prune has no
+// hurry: the next is an hour away. Measured with BenchmarkTokensDuringPrune
+// (a million attempts under POST /v1/tokens at full load), once the
+// checkpoints synced beside the writer (checkpoint.go): 500-row batches
+// resting twice their time raised the API's p99 from 14-18 ms to 22-24 ms
+// in 22 s; 200-row batches resting four times theirs to 20.2-20.6 ms in
+// 62-66 s. (Back to back, before either, a prune took 8 s and p99 was 91
+// ms.)
+const pruneRest = 4
 
 // RetentionReport is what the admin page shows: the retention in force,
 // the last run and the totals since the first.

@@ -13,7 +13,7 @@ func TestWriterPragmas(t *testing.T) {
 	s := openSealTest(t, filepath.Join(t.TempDir(), "td.db"), "")
 	for pragma, want := range map[string]int64{
 		"wal_autocheckpoint": 0,
-		"journal_size_limit": walRestartBytes,
+		"journal_size_limit": walFileBytes,
 		"temp_store":         2, // MEMORY
 	} {
 		var got int64
