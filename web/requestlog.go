@@ -27,6 +27,8 @@ type requestLog struct {
 	// waiting must not send on the closed channel.
 	mu     sync.RWMutex
 	closed bool
+	// closing wakes run at once when the log is closed.
+	closing chan struct{}
 }
 
 const (
@@ -36,7 +38,7 @@ const (
 )
 
 func newRequestLog(store *models.Store, log *slog.Logger) *requestLog {
-	l := &requestLog{store: store, log: log, in: make(chan models.APIRequest, requestLogBuffer)}
+	l := &requestLog{store: store, log: log, in: make(chan models.APIRequest, requestLogBuffer), closing: make(chan struct{})}
 	l.wg.Add(1)
 	go l.run()
 	return l
@@ -57,11 +59,16 @@ func (l *requestLog) close() {
 	if !l.closed {
 		l.closed = true
 		close(l.in)
+		close(l.closing)
 	}
 	l.mu.Unlock()
 	l.wg.Wait()
 }
 
+// run writes what has gathered every flushEvery, in batches of
+// requestLogBatch. It does not wake for each record: a send to a buffered
+// channel nobody waits on is a copy, while waking this goroutine for every
+// request cost 1.5% of the server's CPU under BenchmarkRefreshTokenRecorded.
 func (l *requestLog) run() {
 	defer l.wg.Done()
 	batch := make([]models.APIRequest, 0, requestLogBatch)
@@ -78,18 +85,25 @@ func (l *requestLog) run() {
 	}
 	for {
 		select {
-		case r, ok := <-l.in:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, r)
-			if len(batch) >= requestLogBatch {
-				flush()
-			}
 		case <-tick.C:
-			flush()
+		case <-l.closing:
 		}
+		for {
+			select {
+			case r, ok := <-l.in:
+				if !ok {
+					flush()
+					return
+				}
+				if batch = append(batch, r); len(batch) >= requestLogBatch {
+					flush()
+				}
+				continue
+			default:
+			}
+			break
+		}
+		flush()
 	}
 }
 
