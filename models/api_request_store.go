@@ -65,8 +65,8 @@ func apiRequestListQuery(db *gorm.DB, mode Mode, f APIRequestFilter) *gorm.DB {
 
 // listUserRequests reads one page (and a row past it) of a user's requests:
 // those in api_request_users (userRequestsQuery) and those the database has
-// not indexed yet (unindexedUserRequestsQuery: a second or so of the log, on
-// SQLite), merged. The unindexed rows are read first: an index pass that
+// not indexed yet (unindexedUserRequestsQuery: a few seconds of the log,
+// on SQLite), merged. The unindexed rows are read first: an index pass that
 // commits in between has indexed them by the time the second query runs,
 // so no request falls between the two reads (one found by both is kept
 // once).

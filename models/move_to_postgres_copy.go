@@ -474,7 +474,7 @@ func (r *rowSource) convert(c targetColumn, v any) (any, error) {
 }
 
 // copyUnindexedRequestUsers adds the entries of the requests the source had
-// not put in api_request_users yet (SQLite fills it a second or so behind
+// not put in api_request_users yet (SQLite fills it a few seconds behind
 // the log: dialect_sqlite_request_users.go). On PostgreSQL the log's own
 // insert writes them, so nothing else would. An entry already there (a
 // pass that stopped between its chunks) is left as it is.
