@@ -69,9 +69,10 @@ const PruneBatch = 200
 // (a million attempts under POST /v1/tokens at full load), once the
 // checkpoints synced beside the writer (checkpoint.go): 500-row batches
 // resting twice their time raised the API's p99 from 14-18 ms to 22-24 ms
-// in 22 s; 200-row batches resting four times theirs to 20.2-20.6 ms in
-// 62-66 s. (Back to back, before either, a prune took 8 s and p99 was 91
-// ms.)
+// in 22 s; 200-row batches resting four times theirs to 17.8-25.3 ms over
+// nine runs on this noisy machine (median about 21), in 62-76 s. Resting
+// longer, or smaller batches, did not lower it further. (Back to back,
+// before either, a prune took 8 s and p99 was 91 ms.)
 const pruneRest = 4
 
 // RetentionReport is what the admin page shows: the retention in force,

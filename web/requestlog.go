@@ -32,7 +32,7 @@ type requestLog struct {
 }
 
 const (
-	requestLogBuffer = 16384 // records waiting; beyond it a request waits for room rather than lose its record
+	requestLogBuffer = 16384 // records waiting; beyond it a request waits for room (the next flush) rather than lose its record
 	requestLogBatch  = 500   // one write holds the single writer for a few milliseconds at most
 	flushEvery       = 100 * time.Millisecond
 )
