@@ -71,8 +71,11 @@ const PruneBatch = 200
 // resting twice their time raised the API's p99 from 14-18 ms to 22-24 ms
 // in 22 s; 200-row batches resting four times theirs to 17.8-25.3 ms over
 // nine runs on this noisy machine (median about 21), in 62-76 s. Resting
-// longer, or smaller batches, did not lower it further. (Back to back,
-// before either, a prune took 8 s and p99 was 91 ms.)
+// longer, or smaller batches, did not lower it further. With the WAL
+// restarting at 16 MiB (checkpoint.go), 15.4-19.0 ms over five runs in
+// 53-66 s; resting eight times each batch then gave 15.1-17.7 ms over three
+// in 96-115 s, no better. (Back to back, before either, a prune took 8 s
+// and p99 was 91 ms.)
 const pruneRest = 4
 
 // RetentionReport is what the admin page shows: the retention in force,
