@@ -163,6 +163,15 @@ func plural(n int64, unit string) string {
 }
 
 // Count writes a count with thousands separators.
+// CountAtLeast is Count with a "+" when counting stopped at n (a capped
+// count): there are more.
+func CountAtLeast(n int64, capped bool) string {
+	if capped {
+		return Count(n) + "+"
+	}
+	return Count(n)
+}
+
 func Count(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := n < 0

@@ -23,7 +23,7 @@ func (h *Handler) Dashboard(c *fiber.Ctx) error {
 		hours[i] = views.ChartHour{Start: b.Start, Succeeded: b.Succeeded, Failed: b.Failed, Pending: b.Pending}
 	}
 	v := views.DashboardView{
-		Users: d.Users, ActiveTokens: d.ActiveTokens,
+		Users: d.Users, ActiveTokens: d.ActiveTokens, ActiveTokensCapped: d.ActiveTokensCapped,
 		Succeeded: d.Deliveries24h[models.DeliverySucceeded], Failed: d.Deliveries24h[models.DeliveryFailed],
 		Retrying: d.Retrying24h, Pending: max(0, d.Deliveries24h[models.DeliveryPending]-d.Retrying24h), Endpoints: d.Endpoints, FailingEndpoints: d.FailingEndpoints,
 		Chart:       views.BuildChart(hours, 960, 170),
