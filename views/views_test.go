@@ -173,3 +173,27 @@ func TestWhenShowsTheAbsoluteTimeInTheOperatorsZone(t *testing.T) {
 		})
 	}
 }
+
+// A capped count of active tokens reads as "at least": the number with a
+// plus, and a note that counting stopped there.
+func TestDashboardSaysWhenTheActiveTokensCountStopped(t *testing.T) {
+	for _, c := range []struct {
+		capped      bool
+		value       string
+		saysStopped bool
+	}{{false, "1,234", false}, {true, "100,000+", true}} {
+		n := int64(1234)
+		if c.capped {
+			n = 100_000
+		}
+		doc := renderDoc(t, Dashboard(page("SANDBOX", Perms{}), DashboardView{ActiveTokens: n, ActiveTokensCapped: c.capped,
+			Chart: BuildChart(make([]ChartHour, 24), 960, 170)}))
+		stat := doc.Find(`[data-testid="stat-active-tokens"]`)
+		if got := strings.TrimSpace(stat.Find(".value").Text()); got != c.value {
+			t.Errorf("capped %v: value %q, want %q", c.capped, got, c.value)
+		}
+		if got := strings.Contains(stat.Find(".note").Text(), "counted no further"); got != c.saysStopped {
+			t.Errorf("capped %v: note %q", c.capped, stat.Find(".note").Text())
+		}
+	}
+}
